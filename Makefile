@@ -1,0 +1,38 @@
+# golive: offline preview, tests and benchmark. `make setup` once, then the rest.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+STACK ?= prod
+
+.PHONY: setup preview synth check test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+## The main job: the prod stack's resource tree and its policy verdict, offline.
+preview: setup
+	$(BIN)/python -m golive preview --stack $(STACK)
+
+synth: setup
+	mkdir -p build
+	$(BIN)/python -m golive synth --stack $(STACK) --out build/$(STACK).synth.json
+
+check: setup
+	$(BIN)/python -m golive check --stack $(STACK)
+
+## The whole test suite: lint, unit and policy tests, promtool/amtool suites.
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m golive bench --stack $(STACK)
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

@@ -1,0 +1,173 @@
+"""``python -m golive``: the offline engine's command line.
+
+Exit codes: 0 ready, 1 a mandatory policy violation, 2 a usage or config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
+
+
+def _synth(args: argparse.Namespace):
+    from . import engine
+
+    return engine.synth(args.stack)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from . import summary
+
+    result = _synth(args)
+    if args.out:
+        pathlib.Path(args.out).write_text(result.to_json())
+        print(f"wrote {len(result.resources)} resources of stack {result.stack} to {args.out}", file=sys.stderr)
+    else:
+        print(summary.tree(result))
+        print()
+        print(summary.counts(result))
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from . import check, engine, summary
+
+    if args.synth_file:
+        result = engine.SynthResult.from_document(json.loads(pathlib.Path(args.synth_file).read_text()))
+    else:
+        result = _synth(args)
+    checked = check.check(result)
+    text = summary.verdict(checked)
+    if args.format == "json":
+        text = json.dumps(
+            {
+                "stack": result.stack,
+                "mandatoryViolations": len(checked.mandatory),
+                "findings": [f.__dict__ for f in checked.findings],
+            },
+            indent=2,
+            sort_keys=True,
+        )
+    _emit(text, args.out)
+    return EXIT_VIOLATION if checked.mandatory else EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    """The main job: the resource tree, the counts and the policy verdict of a stack."""
+    from . import check, summary
+
+    result = _synth(args)
+    print(summary.tree(result))
+    print()
+    print(summary.counts(result))
+    print()
+    checked = check.check(result)
+    print(summary.verdict(checked))
+    return EXIT_VIOLATION if checked.mandatory else EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Wall times and peak memory of synth and check; the median of ``--repeat`` runs."""
+    import resource
+
+    t0 = time.perf_counter()
+    from . import check, engine
+
+    policies = check.load_policies()
+    import_s = time.perf_counter() - t0
+
+    synth_times: list[float] = []
+    check_times: list[float] = []
+    result = None
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        result = engine.synth(args.stack)
+        synth_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        check.check(result, policies)
+        check_times.append(time.perf_counter() - t)
+    assert result is not None
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = {
+        "stack": args.stack,
+        "resources": len(result.resources),
+        "imports_s": round(import_s, 3),
+        "synth_s": round(statistics.median(synth_times), 3),
+        "check_s": round(statistics.median(check_times), 3),
+        "synth_plus_check_s": round(statistics.median(synth_times) + statistics.median(check_times), 3),
+        "first_synth_s": round(synth_times[0], 3),
+        "peak_rss_mb": round(peak_mb, 1),
+        "repeat": args.repeat,
+    }
+    if args.format == "json":
+        print(json.dumps(figures, indent=2))
+    else:
+        for key, value in figures.items():
+            print(f"{key:>20}: {value}")
+    return EXIT_OK
+
+
+def _emit(text: str, out: str | None) -> None:
+    if out:
+        pathlib.Path(out).write_text(text + "\n")
+    else:
+        print(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, bench.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def stack_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--stack", default="prod", help="stack name: reads Pulumi.<stack>.yaml (default: prod)")
+
+    p = sub.add_parser("synth", help="run the program under mocks and record every resource")
+    stack_arg(p)
+    p.add_argument("--out", help="write the synth document (JSON, docs/synth-format.md) here instead of a summary")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("check", help="apply the policy pack to the synthesized stack")
+    stack_arg(p)
+    p.add_argument("--synth-file", help="check this synth document instead of synthesizing")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--out", help="write the result here")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("preview", help="the main job: resource tree, counts and policy verdict")
+    stack_arg(p)
+    p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("bench", help="measure synth and check")
+    stack_arg(p)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None, run: Callable[[argparse.Namespace], int] | None = None) -> int:
+    from components.config import ConfigError
+
+    from .engine import UsageError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return (run or args.func)(args)
+    except ConfigError as err:
+        print(err.render(), file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as err:
+        print(f"golive: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.exit(main())

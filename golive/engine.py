@@ -1,0 +1,325 @@
+"""Run the Pulumi program under the SDK's mock runtime and record every registration.
+
+What is recorded is what the Pulumi engine would receive from ``pulumi preview``:
+the type, name, parent and provider of each resource, its inputs under the
+camelCase names providers and policy packs see, and its resource options. The
+record is the synth document described in ``docs/synth-format.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pathlib
+import runpy
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from . import mocks as golive_mocks
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PROJECT = "golive"
+SECRET_MARKER = "[secret]"
+
+# The Pulumi wire format tags special values with this key (see pulumi.runtime.rpc).
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+_ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d474f8"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class UsageError(Exception):
+    """A mistake in how the engine was called (unknown stack, unreadable file)."""
+
+
+@dataclass
+class SynthResult:
+    """The synth document plus in-memory conveniences for the checker and tests."""
+
+    stack: str
+    project: str
+    resources: list[dict[str, Any]]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def document(self) -> dict[str, Any]:
+        return {"stack": self.stack, "project": self.project, "resources": self.resources, "outputs": self.outputs}
+
+    def to_json(self) -> str:
+        return json.dumps(self.document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> SynthResult:
+        return cls(doc["stack"], doc["project"], doc["resources"], doc.get("outputs", {}))
+
+    # Helpers used by tests and by the policy checker.
+    def of_type(self, type_: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == type_]
+
+    def by_urn(self) -> dict[str, dict[str, Any]]:
+        return {r["urn"]: r for r in self.resources}
+
+    def children_of(self, urn: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["parent"] == urn]
+
+
+# --------------------------------------------------------------------------- stack config
+
+
+def stack_file(stack: str, root: pathlib.Path = ROOT) -> pathlib.Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def load_stack_config(stack: str, root: pathlib.Path = ROOT) -> tuple[dict[str, str], list[str]]:
+    """Read ``Pulumi.<stack>.yaml`` as the CLI would hand it to the program.
+
+    Values become strings (objects and lists as JSON); ``secure:`` values, which only
+    the CLI can decrypt, become placeholders that stay secret.
+    """
+    path = stack_file(stack, root)
+    if not path.exists():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+        raise UsageError(f"no stack {stack!r}: {path.name} does not exist (stacks here: {', '.join(known) or 'none'})")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path.name} is not valid YAML: {exc}") from None
+    raw = data.get("config") or {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path.name}: `config` must be a mapping")
+    return flatten_config(raw)
+
+
+def flatten_config(raw: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in raw.items():
+        key = str(key)
+        if ":" not in key:
+            key = f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key] = f"offline-placeholder-for-{key.replace(':', '-')}"
+            secret_keys.append(key)
+        elif isinstance(value, str):
+            config[key] = value
+        else:
+            config[key] = json.dumps(value)
+    return config, secret_keys
+
+
+# --------------------------------------------------------------------------- wire values
+
+
+def _plain(value: Any, secret_paths: list[str], path: str) -> Any:
+    """Turn a wire value (protobuf Struct as python) into plain JSON, secrets as the marker."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            secret_paths.append(path)
+            return SECRET_MARKER
+        if sig == _RESOURCE_SIG:
+            return value.get("id") or value.get("urn")
+        if sig == _OUTPUT_SIG:
+            if value.get("secret"):
+                secret_paths.append(path)
+                return SECRET_MARKER
+            return _plain(value.get("value"), secret_paths, path)
+        if sig in (_ASSET_SIG, _ARCHIVE_SIG):
+            return {k: v for k, v in value.items() if k != _SIG and not isinstance(v, dict)}
+        return {k: _plain(v, secret_paths, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, secret_paths, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+def _struct_to_python(struct: Any) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(struct) if struct is not None else {}
+
+
+# --------------------------------------------------------------------------- the monitor
+
+
+def _make_monitor_class() -> type:
+    from pulumi.runtime.mocks import MockMonitor
+
+    class RecordingMonitor(MockMonitor):
+        """The SDK's mock monitor, keeping what a real engine would receive."""
+
+        def __init__(self, mocks: Any, root: pathlib.Path):
+            super().__init__(mocks)
+            self.records: dict[str, dict[str, Any]] = {}
+            self.stack_outputs: dict[str, Any] = {}
+            self._root = root
+            self._lock = threading.Lock()
+            self.current = threading.local()
+
+        def _source(self, request: Any) -> dict[str, Any] | None:
+            """The first frame of the project's own code that declared the resource."""
+            positions = [frame.pc for frame in request.stackTrace.frames] or [request.sourcePosition]
+            for pos in positions:
+                if not pos.uri:
+                    continue
+                path = pathlib.Path(pos.uri.removeprefix("file://")).resolve()
+                try:
+                    rel = path.relative_to(self._root)
+                except ValueError:
+                    continue
+                if rel.parts and rel.parts[0] in (".venv", "venv") or "site-packages" in rel.parts:
+                    continue
+                return {"file": rel.as_posix(), "line": pos.line}
+            return None
+
+        def RegisterResource(self, request: Any) -> Any:
+            # The mocks name ids and ARNs after the URN; they read it from here.
+            self.current.urn = self.make_urn(request.parent, request.type, request.name)
+            self.current.provider = request.provider
+            response = super().RegisterResource(request)
+            if request.type == "pulumi:pulumi:Stack":
+                return response
+            secret_paths: list[str] = []
+            inputs = _plain(_struct_to_python(request.object), secret_paths, "")
+            record = {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "parent": request.parent or None,
+                "custom": bool(request.custom),
+                "provider": request.provider or None,
+                "inputs": inputs,
+                "secretInputs": sorted(secret_paths),
+                "propertyDependencies": {
+                    prop: sorted(set(deps.urns)) for prop, deps in sorted(request.propertyDependencies.items()) if deps.urns
+                },
+                "options": {
+                    "protect": bool(request.protect),
+                    "retainOnDelete": bool(request.retainOnDelete),
+                    "dependsOn": sorted(set(request.dependencies)),
+                    "ignoreChanges": sorted(request.ignoreChanges),
+                    "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                    "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
+                },
+                "source": self._source(request),
+            }
+            with self._lock:
+                if response.urn in self.records:
+                    raise RuntimeError(f"duplicate resource URN {response.urn}")
+                self.records[response.urn] = record
+            return response
+
+    return RecordingMonitor
+
+
+# --------------------------------------------------------------------------- running
+
+
+_RUN_LOCK = threading.Lock()
+
+
+def synth(
+    stack: str = "prod",
+    *,
+    root: pathlib.Path = ROOT,
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    program: Callable[[], None] | None = None,
+) -> SynthResult:
+    """Run the program of ``root`` (or ``program``) under mocks and return what it registered.
+
+    ``config`` replaces the stack file's config when given (tests use it to try
+    variations); raises ``components.config.ConfigError`` for invalid config.
+    """
+    if config is None:
+        config, file_secret_keys = load_stack_config(stack, root)
+        secret_keys = file_secret_keys if secret_keys is None else secret_keys
+    with _RUN_LOCK:
+        return _run(stack, root, config, secret_keys or [], program)
+
+
+def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: list[str], program: Callable[[], None] | None) -> SynthResult:
+    import pulumi
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime import stack as pulumi_stack
+    from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.sync_await import _sync_await
+
+    from components.config import ConfigError
+
+    region = _config_value(config, "region", "eu-west-1")
+    account = _config_value(config, "accountId", "123456789012")
+    mocks = golive_mocks.GoliveMocks(default_region=region, account_id=account)
+    monitor = _make_monitor_class()(mocks, root)
+    mocks.monitor = monitor
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    pulumi_settings.ROOT.set(None)
+    set_all_config(dict(config), list(secret_keys))
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+
+    added_path = False
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+        added_path = True
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)
+
+        async def run() -> None:
+            if program is not None:
+                program()
+            else:
+                runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+
+        try:
+            _sync_await(pulumi_stack.run_pulumi_func(run))
+        except pulumi.RunError as err:
+            cause = err.__cause__ or err.__context__
+            if isinstance(cause, ConfigError):
+                raise cause from None
+            raise
+        root_stack = pulumi_settings.get_root_resource()
+        if root_stack is not None:
+            outputs = getattr(root_stack, "outputs", {}) or {}
+            monitor.stack_outputs = _sync_await(_resolve_outputs(outputs))
+    finally:
+        os.chdir(cwd)
+        if added_path:
+            sys.path.remove(str(root))
+        loop.close()
+        asyncio.set_event_loop(None)
+    resources = [monitor.records[urn] for urn in sorted(monitor.records)]
+    return SynthResult(stack=stack, project=PROJECT, resources=resources, outputs=monitor.stack_outputs)
+
+
+async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Stack exports as plain JSON; secret ones as the marker."""
+    import pulumi
+
+    resolved: dict[str, Any] = {}
+    for key in sorted(outputs):
+        value = outputs[key]
+        output = pulumi.Output.from_input(value)
+        if await output.is_secret():
+            resolved[key] = SECRET_MARKER
+            continue
+        plain = await output.future()
+        resolved[key] = _plain(json.loads(json.dumps(plain, default=str)), [], key)
+    return resolved
+
+
+def _config_value(config: dict[str, str], key: str, default: str) -> str:
+    return config.get(f"{PROJECT}:{key}", default)

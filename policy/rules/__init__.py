@@ -1,0 +1,15 @@
+"""golive's policies, importable without starting the pack's gRPC server.
+
+``policy/__main__.py`` hands ``ALL_POLICIES`` to ``PolicyPack``; the offline engine
+(``python -m golive check``) applies the same objects. Each area module exports
+``POLICIES``; add a new module to ``_AREAS``.
+"""
+
+from . import backup, cluster, common, data, delivery, edge, monitoring, network
+from ._base import CATEGORIES, META
+
+_AREAS = (network, common, data, cluster, edge, monitoring, backup, delivery)
+
+ALL_POLICIES = [policy for area in _AREAS for policy in area.POLICIES]
+
+__all__ = ["ALL_POLICIES", "CATEGORIES", "META"]

@@ -1,0 +1,227 @@
+"""How golive policies are declared: metadata, thresholds and small accessors.
+
+Every policy is a plain ``pulumi_policy`` object, so ``pulumi preview --policy-pack
+policy`` and the offline engine run the very same code. The helpers here only
+fill in what every golive policy must carry: a kebab-case name prefixed by its
+area, an enforcement level (mandatory = a go-live blocker), a severity, a
+readiness category, remediation steps, benchmark control ids and thresholds as
+pack config with production defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+CATEGORIES = (
+    "Infrastructure",
+    "Database",
+    "Caching",
+    "Security",
+    "Compliance",
+    "Monitoring & Alerting",
+    "DR & Business Continuity",
+)
+
+MANDATORY = EnforcementLevel.MANDATORY
+ADVISORY = EnforcementLevel.ADVISORY
+
+Messages = Iterable[str]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """golive's facts about a policy, beside what ``pulumi_policy`` stores."""
+
+    category: str
+    resource_types: tuple[str, ...] = ()
+    controls: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Policy name -> Meta; filled as rule modules are imported.
+META: dict[str, Meta] = {}
+
+
+def _tags(category: str, controls: Iterable[str]) -> list[str]:
+    return [f"category:{category}", *controls]
+
+
+def _schema(defaults: Mapping[str, Any]) -> PolicyConfigSchema | None:
+    if not defaults:
+        return None
+    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", tuple: "array"}
+    props: dict[str, dict[str, Any]] = {}
+    for key, value in defaults.items():
+        prop: dict[str, Any] = {"type": kinds[type(value)], "default": list(value) if isinstance(value, tuple) else value}
+        if isinstance(value, (list, tuple)):
+            prop["items"] = {"type": "string"}
+        props[key] = prop
+    return PolicyConfigSchema(properties=props)
+
+
+def settings(args: Any, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Thresholds: the pack config's values over the policy's production defaults."""
+    config = args.get_config() if hasattr(args, "get_config") else None
+    given = {k: v for k, v in (config or {}).items() if v is not None}
+    return {**defaults, **given}
+
+
+def _register(name: str, category: str, types: tuple[str, ...], controls: tuple[str, ...], defaults: Mapping[str, Any]) -> None:
+    if category not in CATEGORIES:
+        raise ValueError(f"{name}: unknown category {category!r}")
+    if name in META:
+        raise ValueError(f"duplicate policy name {name}")
+    META[name] = Meta(category=category, resource_types=types, controls=controls, defaults=dict(defaults))
+
+
+def resource_policy(
+    *,
+    name: str,
+    description: str,
+    types: tuple[str, ...],
+    check: Callable[[ResourceValidationArgs, Mapping[str, Any]], Messages],
+    severity: Severity,
+    category: str,
+    remediation: str,
+    controls: tuple[str, ...] = (),
+    defaults: Mapping[str, Any] | None = None,
+    enforcement: EnforcementLevel = MANDATORY,
+) -> ResourceValidationPolicy:
+    """A policy over resources of ``types``; ``check(args, settings)`` yields one message per violation."""
+    defaults = dict(defaults or {})
+    _register(name, category, types, controls, defaults)
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type not in types:
+            return
+        for message in check(args, settings(args, defaults)):
+            report_violation(message, args.urn)
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement,
+        config_schema=_schema(defaults),
+        severity=severity,
+        tags=_tags(category, controls),
+        remediation_steps=remediation,
+    )
+
+
+def stack_policy(
+    *,
+    name: str,
+    description: str,
+    check: Callable[[StackValidationArgs, Mapping[str, Any]], Iterable[tuple[str, str | None]]],
+    severity: Severity,
+    category: str,
+    remediation: str,
+    types: tuple[str, ...] = (),
+    controls: tuple[str, ...] = (),
+    defaults: Mapping[str, Any] | None = None,
+    enforcement: EnforcementLevel = MANDATORY,
+) -> StackValidationPolicy:
+    """A policy over the whole stack; ``check(args, settings)`` yields ``(message, urn or None)``."""
+    defaults = dict(defaults or {})
+    _register(name, category, types, controls, defaults)
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message, urn in check(args, settings(args, defaults)):
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement,
+        config_schema=_schema(defaults),
+        severity=severity,
+        tags=_tags(category, controls),
+        remediation_steps=remediation,
+    )
+
+
+# --------------------------------------------------------------------------- accessors
+
+
+def get(props: Mapping[str, Any], path: str, default: Any = None) -> Any:
+    """``get(props, "vpcConfig.endpointPublicAccess")``; list items as ``a[0].b``."""
+    current: Any = props
+    for part in path.replace("]", "").replace("[", ".").split("."):
+        if current is None:
+            return default
+        if isinstance(current, list):
+            try:
+                current = current[int(part)]
+            except (ValueError, IndexError):
+                return default
+        elif isinstance(current, Mapping):
+            current = current.get(part)
+        else:
+            return default
+    return default if current is None else current
+
+
+def as_json(value: Any) -> Any:
+    """Policy documents and provider inputs may arrive as JSON strings; parse them."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def provider_default_tags(args: Any) -> dict[str, str]:
+    provider = getattr(args, "provider", None)
+    if provider is None:
+        return {}
+    default_tags = as_json(get(provider.props or {}, "defaultTags")) or {}
+    return dict(as_json(get(default_tags, "tags")) or {})
+
+
+def effective_tags(args: Any) -> dict[str, str]:
+    """The tags AWS will apply: the provider's default tags overlaid with the resource's."""
+    return {**provider_default_tags(args), **(get(args.props, "tags") or {})}
+
+
+def is_production(args: Any) -> bool:
+    """Production is what the stack's provider tags say, so policies need no extra config."""
+    resources = getattr(args, "resources", None)
+    if resources is not None:
+        for r in resources:
+            if r.resource_type == "pulumi:providers:aws":
+                tags = as_json(get(as_json(get(r.props, "defaultTags")) or {}, "tags")) or {}
+                if tags.get("environment"):
+                    return tags["environment"] == "production"
+        return True
+    return provider_default_tags(args).get("environment", "production") == "production"
+
+
+def of_type(args: StackValidationArgs, *types: str) -> list[PolicyResource]:
+    return [r for r in args.resources if r.resource_type in types]
+
+
+def depends_via(resource: PolicyResource, prop: str) -> list[PolicyResource]:
+    """The resources whose outputs feed ``prop``: joins that work before ids are known."""
+    return list((resource.property_dependencies or {}).get(prop, []) or [])
+
+
+def refers_to(resource: PolicyResource, prop: str, target: PolicyResource) -> bool:
+    return any(dep.urn == target.urn for dep in depends_via(resource, prop))

@@ -1,0 +1,5 @@
+"""Backup rules (issue 7)."""
+
+from __future__ import annotations
+
+POLICIES: list = []

@@ -1,0 +1,5 @@
+"""Cluster rules (issue 4)."""
+
+from __future__ import annotations
+
+POLICIES: list = []

@@ -1,0 +1,77 @@
+"""Rules that apply across areas: tags, KMS keys, log groups."""
+
+from __future__ import annotations
+
+from pulumi_policy import Severity
+
+from . import types as t
+from ._base import effective_tags, get, resource_policy
+
+
+def _check_tags(args, cfg):
+    tags = effective_tags(args)
+    missing = [k for k in cfg["requiredTags"] if not tags.get(k)]
+    if missing:
+        yield (f"{args.name} lacks the tag(s) {', '.join(missing)} (neither on the resource nor in the provider's "
+               "default_tags); cost reports and ownership lookups depend on them.")
+
+
+required_tags = resource_policy(
+    name="tags-required",
+    description="Every taggable AWS resource carries the required tags (environment, project, owner, cost-center, managed-by).",
+    types=tuple(sorted(t.TAGGABLE)),
+    check=_check_tags,
+    severity=Severity.LOW,
+    category="Compliance",
+    remediation="Keep the provider's default_tags built from golive config, or tag the resource explicitly.",
+    controls=("fsbp:Config.1",),
+    defaults={"requiredTags": ("environment", "project", "owner", "cost-center", "managed-by")},
+)
+
+
+def _check_kms_rotation(args, cfg):
+    spec = get(args.props, "customerMasterKeySpec", "SYMMETRIC_DEFAULT")
+    if spec == "SYMMETRIC_DEFAULT" and not get(args.props, "enableKeyRotation"):
+        yield f"KMS key {args.name} does not rotate; set enable_key_rotation=True."
+    window = get(args.props, "deletionWindowInDays", 30)
+    if window < cfg["minDeletionWindowDays"]:
+        yield (f"KMS key {args.name} can be deleted {window} days after scheduling; "
+               f"keep at least {cfg['minDeletionWindowDays']} to catch a mistaken deletion.")
+
+
+kms_rotation = resource_policy(
+    name="kms-key-rotation",
+    description="Customer-managed symmetric KMS keys rotate yearly and keep a long deletion window.",
+    types=(t.KMS_KEY,),
+    check=_check_kms_rotation,
+    severity=Severity.MEDIUM,
+    category="Security",
+    remediation="Create keys with components.kms.EncryptionKey (rotation on, 30-day window).",
+    controls=("fsbp:KMS.4", "cis:3.6", "checkov:CKV_AWS_7"),
+    defaults={"minDeletionWindowDays": 30},
+)
+
+
+def _check_log_group(args, cfg):
+    if not get(args.props, "kmsKeyId"):
+        yield f"log group {args.name} is not encrypted with a customer-managed KMS key."
+    retention = get(args.props, "retentionInDays", 0)
+    if not retention:
+        yield f"log group {args.name} keeps logs forever; set retention_in_days."
+    elif retention < cfg["minRetentionDays"]:
+        yield f"log group {args.name} keeps logs {retention} days; keep at least {cfg['minRetentionDays']}."
+
+
+log_group_encrypted = resource_policy(
+    name="logs-group-encrypted-retained",
+    description="CloudWatch log groups are encrypted with a customer-managed KMS key and have a retention period.",
+    types=(t.LOG_GROUP,),
+    check=_check_log_group,
+    severity=Severity.MEDIUM,
+    category="Compliance",
+    remediation="Pass kms_key_id and retention_in_days (from config) to every aws.cloudwatch.LogGroup.",
+    controls=("checkov:CKV_AWS_158", "checkov:CKV_AWS_338"),
+    defaults={"minRetentionDays": 30},
+)
+
+POLICIES = [required_tags, kms_rotation, log_group_encrypted]

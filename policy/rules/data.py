@@ -1,0 +1,5 @@
+"""Data rules (issue 3)."""
+
+from __future__ import annotations
+
+POLICIES: list = []

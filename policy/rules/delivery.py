@@ -1,0 +1,5 @@
+"""Delivery rules (issue 10)."""
+
+from __future__ import annotations
+
+POLICIES: list = []

@@ -1,0 +1,5 @@
+"""Edge rules (issue 5)."""
+
+from __future__ import annotations
+
+POLICIES: list = []
