@@ -1,0 +1,5 @@
+"""s3 rules (issue 7)."""
+
+from __future__ import annotations
+
+POLICIES: list = []

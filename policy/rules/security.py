@@ -1,0 +1,5 @@
+"""security rules (issue 5)."""
+
+from __future__ import annotations
+
+POLICIES: list = []

@@ -1,0 +1,5 @@
+"""security_groups rules (issue 3)."""
+
+from __future__ import annotations
+
+POLICIES: list = []
