@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STACK ?= prod
 
-.PHONY: setup preview synth check test lint bench clean
+.PHONY: setup tools preview synth check test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@
 
 setup: $(VENV)/.installed
+
+## promtool and amtool (Debian's prometheus, prometheus-alertmanager) for the rule and route tests.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+tools:
+	@command -v promtool >/dev/null && command -v amtool >/dev/null || \
+	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null)
 
 ## The main job: the prod stack's resource tree and its policy verdict, offline.
 preview: setup
@@ -27,7 +33,7 @@ check: setup
 	$(BIN)/python -m golive check --stack $(STACK)
 
 ## The whole test suite: lint, unit and policy tests, promtool/amtool suites.
-test: setup
+test: setup tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -302,10 +302,12 @@ class NetworkConfig:
         ("ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager", "kms", "ec2", "elasticloadbalancing", "autoscaling"),
     )
 
-    # Subnet sizes relative to the VPC prefix: the app tier is largest because
-    # EKS pods take VPC addresses (vpc-cni); data and public tiers need few.
-    TIER_PREFIX_DELTA = {"private": 3, "isolated": 5, "public": 6}
+    # Share of the VPC each tier gets, as a prefix delta (1 = half): the app tier is
+    # largest because EKS pods take VPC addresses (vpc-cni); data and public need few.
+    # Each tier's share is then split into one block per AZ (rounded up to a power of 2).
+    TIER_PREFIX_DELTA = {"private": 1, "isolated": 3, "public": 4}
     MIN_PREFIX, MAX_PREFIX = 16, 20
+    MAX_AZS = 6
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         vpc = parse_cidr(f"{key}.vpcCidr", self.vpc_cidr, problems)
@@ -321,6 +323,8 @@ class NetworkConfig:
         az_key = f"{key}.availabilityZones"
         if ctx.production and len(set(azs)) < 3:
             problems.append(Problem(az_key, list(azs), "a production stack needs at least 3 distinct availability zones"))
+        if len(azs) > self.MAX_AZS:
+            problems.append(Problem(az_key, list(azs), f"at most {self.MAX_AZS} availability zones (no AWS region has more)"))
         if len(set(azs)) != len(azs):
             problems.append(Problem(az_key, list(azs), "availability zones must be distinct"))
         for az in azs:
@@ -369,12 +373,14 @@ class NetworkConfig:
         vpc = ipaddress.IPv4Network(self.vpc_cidr)
         result: dict[str, tuple[str, ...]] = {}
         cursor = int(vpc.network_address)
+        per_az_delta = max(len(azs) - 1, 1).bit_length()
         for tier, delta in sorted(self.TIER_PREFIX_DELTA.items(), key=lambda kv: kv[1]):
-            size = 2 ** (32 - (vpc.prefixlen + delta))
+            prefix = vpc.prefixlen + delta + per_az_delta
+            size = 2 ** (32 - prefix)
             blocks = []
             for _ in azs:
                 cursor = -(-cursor // size) * size  # align up
-                blocks.append(str(ipaddress.IPv4Network((cursor, vpc.prefixlen + delta))))
+                blocks.append(str(ipaddress.IPv4Network((cursor, prefix))))
                 cursor += size
             result[tier] = blocks
         for tier in result:

@@ -1,0 +1,86 @@
+"""Cross-area policies: required tags, KMS rotation, log groups."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import findings, mutate, of_type, one
+
+
+@pytest.mark.parametrize("policy", ["tags-required", "kms-key-rotation", "logs-group-encrypted-retained"])
+def test_passes_on_the_prod_stack(prod, policy):
+    assert findings(prod, policy) == []
+
+
+def test_tags_come_from_the_provider_default_tags(prod):
+    vpc = one(prod, "aws:ec2/vpc:Vpc")
+    assert "owner" not in vpc["inputs"]["tags"]  # set once, on the provider
+    provider = one(prod, "pulumi:providers:aws")
+    tags = json.loads(provider["inputs"]["defaultTags"])["tags"]
+    assert tags == {"environment": "production", "project": "golive", "owner": "platform-team",
+                    "cost-center": "platform-engineering", "managed-by": "pulumi"}
+
+
+def test_tags_fail_when_the_provider_drops_a_required_tag(prod):
+    provider = one(prod, "pulumi:providers:aws")
+
+    def drop_owner(record):
+        tags = json.loads(record["inputs"]["defaultTags"])
+        del tags["tags"]["owner"]
+        record["inputs"]["defaultTags"] = json.dumps(tags)
+
+    broken = findings(mutate(prod, provider["urn"], drop_owner), "tags-required")
+    taggable = [r for r in prod.resources if r["type"] in __import__("policy.rules.types", fromlist=["TAGGABLE"]).TAGGABLE]
+    assert len(broken) == len(taggable) > 0
+    assert all("owner" in f.message for f in broken)
+
+
+def test_a_resource_tag_can_supply_a_missing_default(prod):
+    provider = one(prod, "pulumi:providers:aws")
+    vpc = one(prod, "aws:ec2/vpc:Vpc")
+
+    def drop_owner(record):
+        tags = json.loads(record["inputs"]["defaultTags"])
+        del tags["tags"]["owner"]
+        record["inputs"]["defaultTags"] = json.dumps(tags)
+
+    stack = mutate(mutate(prod, provider["urn"], drop_owner), vpc["urn"], lambda r: r["inputs"]["tags"].update(owner="net-team"))
+    assert vpc["urn"] not in {f.urn for f in findings(stack, "tags-required")}
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda r: r["inputs"].update(enableKeyRotation=False), "does not rotate"),
+        (lambda r: r["inputs"].update(deletionWindowInDays=7), "keep at least 30"),
+    ],
+)
+def test_kms_rotation_fails(prod, change, expected):
+    key = of_type(prod, "aws:kms/key:Key")[0]
+    (finding,) = findings(mutate(prod, key["urn"], change), "kms-key-rotation")
+    assert expected in finding.message
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda r: r["inputs"].pop("kmsKeyId"), "not encrypted"),
+        (lambda r: r["inputs"].pop("retentionInDays"), "forever"),
+        (lambda r: r["inputs"].update(retentionInDays=7), "at least 30"),
+    ],
+)
+def test_log_group_fails(prod, change, expected):
+    group = of_type(prod, "aws:cloudwatch/logGroup:LogGroup")[0]
+    (finding,) = findings(mutate(prod, group["urn"], change), "logs-group-encrypted-retained")
+    assert expected in finding.message
+
+
+def test_thresholds_are_pack_config(prod):
+    """A stricter pack config makes the real stack fail: thresholds are not hard-coded."""
+    from golive import check
+
+    policies = [p for p in check.load_policies() if p.name == "logs-group-encrypted-retained"]
+    result = check.check(prod, policies, policy_config={"logs-group-encrypted-retained": {"minRetentionDays": 3653}})
+    assert result.findings and all("at least 3653" in f.message for f in result.findings)

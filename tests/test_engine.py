@@ -1,0 +1,124 @@
+"""The offline engine: the synth format, determinism, secrets, the check's exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pulumi
+import pytest
+
+from golive import __main__ as cli
+from golive import engine
+from tests.conftest import ROOT
+
+RECORD_FIELDS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "secretInputs", "propertyDependencies", "options", "source"}
+OPTION_FIELDS = {"protect", "retainOnDelete", "dependsOn", "ignoreChanges", "deleteBeforeReplace", "additionalSecretOutputs"}
+
+
+def test_document_shape(prod):
+    doc = json.loads(prod.to_json())
+    assert set(doc) == {"stack", "project", "resources", "outputs"}
+    assert (doc["stack"], doc["project"]) == ("prod", "golive")
+    urns = [r["urn"] for r in doc["resources"]]
+    assert urns == sorted(urns) and len(set(urns)) == len(urns)
+    for record in doc["resources"]:
+        assert set(record) == RECORD_FIELDS
+        assert set(record["options"]) == OPTION_FIELDS
+        assert record["urn"].startswith("urn:pulumi:prod::golive::")
+
+
+def test_inputs_use_the_camel_case_names_providers_see(prod):
+    vpc = prod.of_type("aws:ec2/vpc:Vpc")[0]
+    assert {"cidrBlock", "enableDnsHostnames", "enableDnsSupport"} <= set(vpc["inputs"])
+
+
+def test_parents_providers_and_options_are_recorded(prod):
+    key = prod.of_type("aws:kms/key:Key")[0]
+    assert key["options"]["protect"] is True
+    parent = prod.by_urn()[key["parent"]]
+    assert parent["type"] == "golive:security:EncryptionKey" and parent["custom"] is False
+    assert key["provider"].split("::")[-2] == "aws-primary"
+    nat = next(r for r in prod.resources if r["type"] == "aws:ec2/natGateway:NatGateway")
+    assert any(u.endswith("::golive-igw") for u in nat["options"]["dependsOn"])
+
+
+def test_source_points_at_the_declaring_line(prod):
+    vpc = prod.of_type("aws:ec2/vpc:Vpc")[0]
+    assert vpc["source"]["file"] == "components/network.py"
+    line = (ROOT / "components/network.py").read_text().splitlines()[vpc["source"]["line"] - 1]
+    assert "aws.ec2.Vpc(" in line
+
+
+def test_two_synths_are_byte_identical():
+    assert engine.synth("prod").to_json() == engine.synth("prod").to_json()
+
+
+def test_synth_command_writes_the_documented_format_identically_twice(tmp_path):
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"prod-{i}.json"
+        proc = subprocess.run([sys.executable, "-m", "golive", "synth", "--stack", "prod", "--out", str(out)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert json.loads(outs[0])["resources"]
+
+
+def test_secret_inputs_are_written_as_the_marker_never_their_value(synth_program):
+    def program():
+        pulumi.export("token", pulumi.Output.secret("s3cr3t-value"))
+        pulumi.export("plain", "visible")
+        from pulumi_aws import Provider, ssm
+
+        provider = Provider("p", region="eu-west-1")
+        ssm.Parameter("param", type="SecureString", value=pulumi.Output.secret("s3cr3t-value"),
+                      opts=pulumi.ResourceOptions(provider=provider))
+
+    result = synth_program(program)
+    text = result.to_json()
+    assert "s3cr3t-value" not in text
+    param = result.of_type("aws:ssm/parameter:Parameter")[0]
+    assert param["inputs"]["value"] == engine.SECRET_MARKER and param["secretInputs"] == ["value"]
+    assert result.outputs == {"plain": "visible", "token": engine.SECRET_MARKER}
+
+
+def test_secure_config_values_become_secret_placeholders(tmp_path):
+    (tmp_path / "Pulumi.demo.yaml").write_text("config:\n  golive:slackWebhookUrl:\n    secure: v1:abc\n  golive:owner: me\n")
+    config, secret_keys = engine.load_stack_config("demo", tmp_path)
+    assert secret_keys == ["golive:slackWebhookUrl"]
+    assert config["golive:owner"] == "me" and "abc" not in config["golive:slackWebhookUrl"]
+
+
+def test_unknown_stack_is_a_usage_error(capsys):
+    assert cli.main(["synth", "--stack", "nope"]) == cli.EXIT_USAGE
+    assert "no stack 'nope'" in capsys.readouterr().err
+
+
+def test_the_program_makes_no_provider_calls():
+    """Lookups would make a preview need an account; the mocks refuse them."""
+    mocks = engine.golive_mocks.GoliveMocks("eu-west-1", "123456789012")
+    with pytest.raises(NotImplementedError, match="aws:index/getCallerIdentity"):
+        mocks.call(pulumi.runtime.MockCallArgs("aws:index/getCallerIdentity:getCallerIdentity", {}, ""))
+
+
+def test_check_exits_0_on_the_prod_stack_and_1_on_a_mandatory_violation(tmp_path, prod, capsys):
+    good = tmp_path / "good.json"
+    good.write_text(prod.to_json())
+    assert cli.main(["check", "--synth-file", str(good)]) == cli.EXIT_OK
+    assert "0 mandatory violations" in capsys.readouterr().out
+    doc = json.loads(prod.to_json())
+    doc["resources"] = [r for r in doc["resources"] if r["type"] != "aws:ec2/flowLog:FlowLog"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    assert cli.main(["check", "--synth-file", str(bad)]) == cli.EXIT_VIOLATION
+    out = capsys.readouterr().out
+    assert "network-vpc-flow-logs" in out and "1 mandatory violation," in out
+
+
+def test_preview_prints_the_tree_and_the_verdict(capsys):
+    assert cli.main(["preview"]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "golive:network:Network  golive" in out and "0 mandatory violations" in out
