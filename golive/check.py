@@ -28,6 +28,16 @@ class Finding:
     category: str
 
 
+@dataclass(frozen=True)
+class Exemption:
+    """A finding the resource accepted as a risk, with its reason (never silently dropped)."""
+
+    policy: str
+    urn: str
+    message: str
+    reason: str
+
+
 @dataclass
 class PolicyInfo:
     name: str
@@ -47,6 +57,7 @@ class CheckResult:
     policies: dict[str, PolicyInfo]
     findings: list[Finding]
     resources: list[dict[str, Any]]
+    exemptions: list[Exemption] = field(default_factory=list)
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -133,6 +144,25 @@ class _Stack:
         return self.providers.get(ref.rsplit("::", 1)[0])
 
 
+def resource_args(record: dict[str, Any], stack: _Stack | None = None, config: Mapping[str, Any] | None = None) -> Any:
+    """The ``ResourceValidationArgs`` the Pulumi engine would send for ``record``.
+
+    camelCase props, resource options and the provider's own props: policy tests
+    build their input from the real synthesized resource with this.
+    """
+    from pulumi_policy import ResourceValidationArgs
+
+    return ResourceValidationArgs(
+        resource_type=record["type"],
+        props=record["inputs"],
+        urn=record["urn"],
+        name=record["name"],
+        opts=_options(record),
+        provider=stack.provider_of(record) if stack is not None else None,
+        config=dict(config or {}),
+    )
+
+
 def _info(policy: Any) -> PolicyInfo:
     from pulumi_policy import StackValidationPolicy
 
@@ -156,57 +186,56 @@ def check(
     policy_config: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> CheckResult:
     """Run every policy over ``synth``; ``policy_config`` maps policy name to pack config."""
-    from pulumi_policy import ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
+    from pulumi_policy import StackValidationArgs, StackValidationPolicy
     from pulumi_policy.policy import _NotApplicableError
 
     policies = list(policies) if policies is not None else load_policies()
     meta = _meta()
+    base = importlib.import_module("policy.rules._base")
+    exemptions: list[tuple[str, str, str, str]] = []
+    base.EXEMPTIONS = exemptions
     policy_config = policy_config or {}
     stack = _Stack(synth.resources)
     infos: dict[str, PolicyInfo] = {}
     findings: list[Finding] = []
 
-    for policy in policies:
-        info = _info(policy)
-        infos[policy.name] = info
-        if info.enforcement == "disabled":
-            continue
-        config = dict(policy_config.get(policy.name, {}))
-        reported: list[tuple[str, str | None]] = []
+    try:
+        for policy in policies:
+            info = _info(policy)
+            infos[policy.name] = info
+            if info.enforcement == "disabled":
+                continue
+            config = dict(policy_config.get(policy.name, {}))
+            reported: list[tuple[str, str | None]] = []
 
-        def report(message: str, urn: str | None = None, _sink: list = reported) -> None:
-            _sink.append((message, urn))
+            def report(message: str, urn: str | None = None, _sink: list = reported) -> None:
+                _sink.append((message, urn))
 
-        if isinstance(policy, StackValidationPolicy):
-            args = StackValidationArgs(resources=list(stack.policy_resources.values()), config=config)
-            types = meta[policy.name].resource_types if policy.name in meta else ()
-            info.evaluated = {r["urn"] for r in synth.resources if not types or r["type"] in types}
-            try:
-                policy.validate(args, report)
-            except _NotApplicableError:
-                info.not_applicable = True
-        else:
-            types = meta[policy.name].resource_types if policy.name in meta else None
-            validators = policy.validate if isinstance(policy.validate, list) else [policy.validate]
-            for record in synth.resources:
-                if types is not None and record["type"] not in types:
-                    continue
-                args = ResourceValidationArgs(
-                    resource_type=record["type"],
-                    props=record["inputs"],
-                    urn=record["urn"],
-                    name=record["name"],
-                    opts=_options(record),
-                    provider=stack.provider_of(record),
-                    config=config,
-                )
-                info.evaluated.add(record["urn"])
-                for validate in validators:
-                    try:
-                        validate(args, lambda message, urn=None, _u=record["urn"]: report(message, urn or _u))
-                    except _NotApplicableError:
-                        info.evaluated.discard(record["urn"])
-        for message, urn in reported:
-            findings.append(Finding(policy.name, urn, message, info.enforcement, info.severity, info.category))
+            if isinstance(policy, StackValidationPolicy):
+                args = StackValidationArgs(resources=list(stack.policy_resources.values()), config=config)
+                types = meta[policy.name].resource_types if policy.name in meta else ()
+                info.evaluated = {r["urn"] for r in synth.resources if not types or r["type"] in types}
+                try:
+                    policy.validate(args, report)
+                except _NotApplicableError:
+                    info.not_applicable = True
+            else:
+                types = meta[policy.name].resource_types if policy.name in meta else None
+                validators = policy.validate if isinstance(policy.validate, list) else [policy.validate]
+                for record in synth.resources:
+                    if types is not None and record["type"] not in types:
+                        continue
+                    args = resource_args(record, stack, config)
+                    info.evaluated.add(record["urn"])
+                    for validate in validators:
+                        try:
+                            validate(args, lambda message, urn=None, _u=record["urn"]: report(message, urn or _u))
+                        except _NotApplicableError:
+                            info.evaluated.discard(record["urn"])
+            for message, urn in reported:
+                findings.append(Finding(policy.name, urn, message, info.enforcement, info.severity, info.category))
+    finally:
+        base.EXEMPTIONS = None
     findings.sort(key=lambda f: (f.enforcement != "mandatory", f.policy, f.urn or "", f.message))
-    return CheckResult(policies=infos, findings=findings, resources=synth.resources)
+    accepted = sorted({Exemption(*e) for e in exemptions}, key=lambda e: (e.policy, e.urn, e.message))
+    return CheckResult(policies=infos, findings=findings, resources=synth.resources, exemptions=accepted)

@@ -56,6 +56,25 @@ class Meta:
 # Policy name -> Meta; filled as rule modules are imported.
 META: dict[str, Meta] = {}
 
+# Exemptions: a resource accepts the risk of one policy, with a reason, by a tag
+# ``golive:exempt:<policy-name>`` (AWS) or an annotation ``exempt.golive.dev/<policy-name>``
+# (Kubernetes) whose value is the reason. An exempted finding is not a violation; the
+# offline engine sets EXEMPTIONS to a list to collect them as "accepted risk" for the report.
+EXEMPT_TAG_PREFIX = "golive:exempt:"
+EXEMPT_ANNOTATION_PREFIX = "exempt.golive.dev/"
+EXEMPTIONS: list[tuple[str, str, str, str]] | None = None
+
+
+def exemption(props: Mapping[str, Any], policy: str) -> str | None:
+    """The reason ``props`` gives for being exempt from ``policy``, if any (an empty reason is no exemption)."""
+    if not isinstance(props, Mapping):
+        return None
+    for source, key in ((props.get("tags"), EXEMPT_TAG_PREFIX + policy),
+                        (get(props, "metadata.annotations"), EXEMPT_ANNOTATION_PREFIX + policy)):
+        if isinstance(source, Mapping) and str(source.get(key) or "").strip():
+            return str(source[key]).strip()
+    return None
+
 
 def _tags(category: str, controls: Iterable[str]) -> list[str]:
     return [f"category:{category}", *controls]
@@ -109,8 +128,12 @@ def resource_policy(
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in types:
             return
+        reason = exemption(args.props, name)
         for message in check(args, settings(args, defaults)):
-            report_violation(message, args.urn)
+            if reason is None:
+                report_violation(message, args.urn)
+            elif EXEMPTIONS is not None:
+                EXEMPTIONS.append((name, args.urn, message, reason))
 
     return ResourceValidationPolicy(
         name=name,
@@ -142,8 +165,13 @@ def stack_policy(
     _register(name, category, types, controls, defaults)
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        by_urn = {r.urn: r for r in args.resources}
         for message, urn in check(args, settings(args, defaults)):
-            report_violation(message, urn)
+            reason = exemption(by_urn[urn].props, name) if urn in by_urn else None
+            if reason is None:
+                report_violation(message, urn)
+            elif EXEMPTIONS is not None:
+                EXEMPTIONS.append((name, urn, message, reason))
 
     return StackValidationPolicy(
         name=name,

@@ -1,0 +1,65 @@
+"""Per-resource exemptions: explicit, reasoned, and reported as accepted risk, never silent."""
+
+from __future__ import annotations
+
+from golive import check
+from tests.helpers import mutate, one
+
+
+def run(synth, name):
+    return check.check(synth, [p for p in check.load_policies() if p.name == name])
+
+
+def test_a_tagged_exemption_turns_a_violation_into_accepted_risk(prod):
+    key = one(prod, "aws:kms/key:Key")
+
+    def break_and_exempt(record):
+        record["inputs"]["enableKeyRotation"] = False
+        record["inputs"]["tags"]["golive:exempt:kms-key-rotation"] = "imported key material cannot rotate (SEC-123)"
+
+    result = run(mutate(prod, key["urn"], break_and_exempt), "kms-key-rotation")
+    assert result.findings == []
+    (accepted,) = result.exemptions
+    assert (accepted.policy, accepted.urn) == ("kms-key-rotation", key["urn"])
+    assert accepted.reason == "imported key material cannot rotate (SEC-123)" and "does not rotate" in accepted.message
+
+
+def test_an_exemption_without_a_reason_is_no_exemption(prod):
+    key = one(prod, "aws:kms/key:Key")
+
+    def break_and_exempt(record):
+        record["inputs"]["enableKeyRotation"] = False
+        record["inputs"]["tags"]["golive:exempt:kms-key-rotation"] = "  "
+
+    result = run(mutate(prod, key["urn"], break_and_exempt), "kms-key-rotation")
+    assert [f.policy for f in result.findings] == ["kms-key-rotation"] and result.exemptions == []
+
+
+def test_an_exemption_covers_only_the_named_policy(prod):
+    key = one(prod, "aws:kms/key:Key")
+
+    def break_and_exempt(record):
+        record["inputs"]["enableKeyRotation"] = False
+        record["inputs"]["tags"]["golive:exempt:tags-required"] = "not this one"
+
+    assert [f.policy for f in run(mutate(prod, key["urn"], break_and_exempt), "kms-key-rotation").findings] == ["kms-key-rotation"]
+
+
+def test_stack_policy_findings_honour_the_exemption_of_the_resource_they_name(prod):
+    group = one(prod, "aws:cloudwatch/logGroup:LogGroup", "flow-logs")
+
+    def shorten_and_exempt(record):
+        record["inputs"]["retentionInDays"] = 30
+        record["inputs"]["tags"]["golive:exempt:network-vpc-flow-logs"] = "sandbox VPC, logs shipped elsewhere"
+
+    result = run(mutate(prod, group["urn"], shorten_and_exempt), "network-vpc-flow-logs")
+    assert result.findings == [] and [e.urn for e in result.exemptions] == [group["urn"]]
+
+
+def test_resource_args_are_runtime_faithful(prod):
+    """The helper policy tests use: camelCase props, options and the provider's props."""
+    key = one(prod, "aws:kms/key:Key")
+    args = check.resource_args(key, check._Stack(prod.resources))
+    assert args.resource_type == "aws:kms/key:Key" and args.props["enableKeyRotation"] is True
+    assert args.opts.protect is True and args.opts.parent == key["parent"]
+    assert args.provider.resource_type == "pulumi:providers:aws" and args.provider.props["region"] == "eu-west-1"
