@@ -35,7 +35,7 @@ def test_inputs_use_the_camel_case_names_providers_see(prod):
 
 
 def test_parents_providers_and_options_are_recorded(prod):
-    key = prod.of_type("aws:kms/key:Key")[0]
+    key = next(r for r in prod.of_type("aws:kms/key:Key") if r["name"] == "golive-flow-logs-key")
     assert key["options"]["protect"] is True
     parent = prod.by_urn()[key["parent"]]
     assert parent["type"] == "golive:security:EncryptionKey" and parent["custom"] is False

@@ -129,7 +129,16 @@ def test_single_nat_option_for_non_production(synth_config):
     assert all(deps(t, "routes") == [nats[0]["urn"]] for t in tables)
 
 
-def test_every_aws_resource_uses_the_explicit_provider(prod):
+def test_every_aws_resource_uses_an_explicit_provider(prod):
+    explicit = {r["urn"] for r in prod.of_type("pulumi:providers:aws")}
+    assert explicit and not any(urn.split("::")[-1].startswith("default") for urn in explicit)
     for r in prod.resources:
         if r["custom"] and r["type"].startswith("aws:"):
-            assert r["provider"] and "::aws-primary::" in r["provider"], r["urn"]
+            assert r["provider"] and r["provider"].rsplit("::", 1)[0] in explicit, r["urn"]
+
+
+def test_network_resources_use_the_primary_provider(prod):
+    network = one(prod, "golive:network:Network")
+    for r in prod.children_of(network["urn"]):
+        if r["custom"]:
+            assert "::aws-primary::" in r["provider"], r["urn"]

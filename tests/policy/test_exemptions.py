@@ -11,7 +11,7 @@ def run(synth, name):
 
 
 def test_a_tagged_exemption_turns_a_violation_into_accepted_risk(prod):
-    key = one(prod, "aws:kms/key:Key")
+    key = one(prod, "aws:kms/key:Key", "golive-flow-logs")
 
     def break_and_exempt(record):
         record["inputs"]["enableKeyRotation"] = False
@@ -25,7 +25,7 @@ def test_a_tagged_exemption_turns_a_violation_into_accepted_risk(prod):
 
 
 def test_an_exemption_without_a_reason_is_no_exemption(prod):
-    key = one(prod, "aws:kms/key:Key")
+    key = one(prod, "aws:kms/key:Key", "golive-flow-logs")
 
     def break_and_exempt(record):
         record["inputs"]["enableKeyRotation"] = False
@@ -36,7 +36,7 @@ def test_an_exemption_without_a_reason_is_no_exemption(prod):
 
 
 def test_an_exemption_covers_only_the_named_policy(prod):
-    key = one(prod, "aws:kms/key:Key")
+    key = one(prod, "aws:kms/key:Key", "golive-flow-logs")
 
     def break_and_exempt(record):
         record["inputs"]["enableKeyRotation"] = False
@@ -58,7 +58,7 @@ def test_stack_policy_findings_honour_the_exemption_of_the_resource_they_name(pr
 
 def test_resource_args_are_runtime_faithful(prod):
     """The helper policy tests use: camelCase props, options and the provider's props."""
-    key = one(prod, "aws:kms/key:Key")
+    key = one(prod, "aws:kms/key:Key", "golive-flow-logs")
     args = check.resource_args(key, check._Stack(prod.resources))
     assert args.resource_type == "aws:kms/key:Key" and args.props["enableKeyRotation"] is True
     assert args.opts.protect is True and args.opts.parent == key["parent"]

@@ -35,7 +35,7 @@ def test_min_azs_fails_for_a_real_two_az_staging_stack(synth_config):
 def test_nat_per_az_fails_with_a_single_nat_in_production(synth_config):
     # A staging stack with one NAT gateway, presented as production by its provider tags.
     single = synth_config({"environment": "staging", "network": {"natGateways": "single"}})
-    provider = one(single, "pulumi:providers:aws")
+    provider = one(single, "pulumi:providers:aws", "aws-primary")
     as_prod = mutate(single, provider["urn"], lambda r: r["inputs"].update(defaultTags=r["inputs"]["defaultTags"].replace("staging", "production")))
     messages = [f.message for f in findings(as_prod, "network-nat-gateway-per-az")]
     assert any("no NAT gateway in eu-west-1b, eu-west-1c" in m for m in messages)
