@@ -233,12 +233,13 @@ def is_production(args: Any) -> bool:
     """Production is what the stack's provider tags say, so policies need no extra config."""
     resources = getattr(args, "resources", None)
     if resources is not None:
-        for r in resources:
-            if r.resource_type == "pulumi:providers:aws":
-                tags = as_json(get(as_json(get(r.props, "defaultTags")) or {}, "tags")) or {}
-                if tags.get("environment"):
-                    return tags["environment"] == "production"
-        return True
+        # Providers that disagree count as production: the stricter reading wins.
+        environments = {
+            (as_json(get(as_json(get(r.props, "defaultTags")) or {}, "tags")) or {}).get("environment")
+            for r in resources
+            if r.resource_type == "pulumi:providers:aws"
+        } - {None}
+        return not environments or "production" in environments
     return provider_default_tags(args).get("environment", "production") == "production"
 
 
