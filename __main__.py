@@ -26,18 +26,222 @@ pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)
 
 # --- cluster (issue 4) ---
+from components.cluster import Cluster, ClusterArgs  # noqa: E402
+from components.services import ServiceCatalog, ServiceCatalogArgs  # noqa: E402
+
+cluster = Cluster(
+    "golive",
+    ClusterArgs(
+        config=config.cluster,
+        account=config.aws,
+        vpc_id=network.vpc_id,
+        vpc_cidr=config.network.vpc_cidr,
+        private_subnet_ids=network.private_subnet_ids,
+        instance_tags=config.default_tags,
+    ),
+    opts=aws_opts,
+)
+catalog = ServiceCatalog(
+    "golive",
+    ServiceCatalogArgs(
+        services=config.services,
+        account=config.aws,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        # The ALB's ENIs live in the public subnets: pods admit traffic from there.
+        load_balancer_cidrs=config.network.subnet_cidrs(config.region)["public"],
+    ),
+    opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+)
+pulumi.export("clusterName", cluster.name)
+pulumi.export("clusterEndpoint", cluster.endpoint)
+pulumi.export("clusterOidcProviderArn", cluster.oidc_provider_arn)
+pulumi.export("nodeSecurityGroupId", cluster.node_security_group_id)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("serviceNamespaces", {svc: ns.metadata.name for svc, ns in catalog.namespaces.items()})
+pulumi.export("serviceRoleArns", {svc: role.arn for svc, role in catalog.roles.items()})
 # --- end cluster ---
 
 # --- data (issue 3) ---
+from components.cache import Cache, CacheArgs  # noqa: E402
+from components.database import Database, DatabaseArgs  # noqa: E402
+
+# Only the cluster's nodes reach the data tier; both live on the isolated subnets.
+database = Database(
+    "golive-db",
+    DatabaseArgs(
+        config=config.database,
+        account=config.aws,
+        vpc_id=network.vpc_id,
+        vpc_cidr=config.network.vpc_cidr,
+        isolated_subnet_ids=network.isolated_subnet_ids,
+        client_security_group_id=cluster.node_security_group_id,
+    ),
+    opts=aws_opts,
+)
+cache = Cache(
+    "golive-cache",
+    CacheArgs(
+        config=config.cache,
+        account=config.aws,
+        vpc_id=network.vpc_id,
+        vpc_cidr=config.network.vpc_cidr,
+        isolated_subnet_ids=network.isolated_subnet_ids,
+        client_security_group_id=cluster.node_security_group_id,
+        availability_zones=config.network.azs(config.region),
+    ),
+    opts=aws_opts,
+)
+# Endpoints, ports, ARNs only: the password and the AUTH token stay in Secrets Manager.
+pulumi.export("databaseEndpoint", database.endpoint)
+pulumi.export("databaseAddress", database.address)
+pulumi.export("databasePort", database.port)
+pulumi.export("databaseMasterSecretArn", database.master_secret_arn)
+pulumi.export("databaseReplicaAddresses", database.replica_addresses)
+pulumi.export("databaseKmsKeyArn", database.kms_key.arn)
+pulumi.export("cachePrimaryEndpoint", cache.primary_endpoint)
+pulumi.export("cacheReaderEndpoint", cache.reader_endpoint)
+pulumi.export("cachePort", cache.port)
+pulumi.export("cacheAuthSecretArn", cache.auth_secret.arn)
+pulumi.export("cacheKmsKeyArn", cache.kms_key.arn)
 # --- end data ---
 
 # --- edge (issue 5) ---
+from components.edge import Edge, EdgeArgs  # noqa: E402
+from components.security import Baseline, BaselineArgs  # noqa: E402
+
+if config.edge.domain:
+    edge = Edge(
+        "golive",
+        EdgeArgs(
+            config=config.edge,
+            services=config.services,
+            account=config.aws,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            node_security_group_id=cluster.node_security_group_id,
+            cluster_name=cluster.name,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            k8s_provider=cluster.k8s_provider,
+            service_namespaces={svc: ns.metadata.name for svc, ns in catalog.namespaces.items()},
+        ),
+        opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+    )
+    pulumi.export("loadBalancerDnsName", edge.load_balancer.dns_name)
+    pulumi.export("publicHosts", list(config.edge.public_hosts(config.services)))
+    pulumi.export("webAclArn", edge.waf.web_acl.arn)
+
+security = Baseline(
+    "golive",
+    BaselineArgs(
+        config=config.security,
+        account=config.aws,
+        vpc_id=network.vpc_id,
+        vpc_cidr=config.network.vpc_cidr,
+        private_subnet_ids=network.private_subnet_ids,
+    ),
+    opts=aws_opts,
+)
+pulumi.export("cloudTrailBucket", security.trail_bucket.name)
+pulumi.export("cloudTrailLogGroupName", security.trail_log_group.name)
+pulumi.export("guardDutyDetectorId", security.detector.id)
+if security.vpn_endpoint is not None:
+    pulumi.export("adminVpnEndpointId", security.vpn_endpoint.id)
 # --- end edge ---
 
 # --- monitoring (issue 6) ---
+from components.logging import Logging, LoggingArgs  # noqa: E402
+from components.monitoring import Monitoring, MonitoringArgs  # noqa: E402
+
+# Receiver keys are files of a Kubernetes Secret; a production stack without them would page nobody.
+receiver_secrets = {key: secrets.get(key) for key in ("pagerdutyRoutingKey", "slackWebhookUrl", "smtpPassword")}
+missing_receivers = sorted(key for key, value in receiver_secrets.items() if value is None)
+if config.production and missing_receivers:
+    raise pulumi.RunError(
+        "golive: a production stack needs the alert receivers' secrets: "
+        + ", ".join(f"`pulumi config set --secret golive:{key} ...`" for key in missing_receivers)
+    )
+monitoring = Monitoring(
+    "golive",
+    MonitoringArgs(
+        config=config.monitoring,
+        services=config.services,
+        account=config.aws,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        database_address=database.address,
+        database_port=config.database.port,
+        cache_endpoint=cache.primary_endpoint,
+        cache_port=config.cache.port,
+        cache_auth_token=cache.auth_token.result,
+        pagerduty_routing_key=receiver_secrets["pagerdutyRoutingKey"],
+        slack_webhook_url=receiver_secrets["slackWebhookUrl"],
+        smtp_password=receiver_secrets["smtpPassword"],
+        cluster_name=config.cluster.name,
+    ),
+    opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+)
+logs = Logging(
+    "golive",
+    LoggingArgs(
+        config=config.monitoring.logs,
+        account=config.aws,
+        vpc_id=network.vpc_id,
+        vpc_cidr=config.network.vpc_cidr,
+        subnet_ids=network.private_subnet_ids,
+        client_security_group_id=cluster.node_security_group_id,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        chart_version=config.monitoring.charts.fluent_bit,
+        namespace=config.monitoring.namespace,
+        namespace_dependency=monitoring.namespace,
+    ),
+    opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+)
+pulumi.export("monitoringNamespace", config.monitoring.namespace)
+pulumi.export("grafanaAdminSecret", monitoring.grafana_admin_secret_name)
+pulumi.export("logsDomainEndpoint", logs.endpoint)
+pulumi.export("logsMasterSecretArn", logs.master_secret.arn)
+pulumi.export("logsFluentBitRoleArn", logs.fluent_bit_role.arn)
 # --- end monitoring ---
 
 # --- backup (issue 7) ---
+from components.backup import BackupStorage, BackupStorageArgs  # noqa: E402
+from components.backup_plan import BackupPlan, BackupPlanArgs  # noqa: E402
+
+# The DR region gets its own explicit provider: same account guard, same default tags.
+dr_provider = aws.Provider(
+    "aws-dr",
+    region=config.dr.region,
+    allowed_account_ids=[config.account_id],
+    default_tags=aws.ProviderDefaultTagsArgs(tags=config.default_tags),
+)
+dr_account = golive_config.AwsAccount(config.account_id, config.dr.region, config.partition)
+backup_storage = BackupStorage(
+    "golive-backups",
+    BackupStorageArgs(config=config.backup, account=config.aws, dr_account=dr_account, dr_provider=dr_provider),
+    opts=aws_opts,
+)
+backup_plan = BackupPlan(
+    "golive-backup",
+    BackupPlanArgs(config=config.backup, account=config.aws, dr_account=dr_account, dr_provider=dr_provider),
+    opts=aws_opts,
+)
+# What a restore needs (docs/disaster-recovery.md).
+pulumi.export("drRegion", config.dr.region)
+pulumi.export("backupBucketName", backup_storage.bucket_name)
+pulumi.export("backupBucketKeyArn", backup_storage.key.arn)
+pulumi.export("drBackupBucketName", backup_storage.dr_bucket_name)
+pulumi.export("drBackupBucketKeyArn", backup_storage.dr_key.arn)
+pulumi.export("backupVaultName", backup_plan.vault_name)
+pulumi.export("backupVaultArn", backup_plan.vault_arn)
+pulumi.export("drBackupVaultName", backup_plan.dr_vault_name)
+pulumi.export("drBackupVaultArn", backup_plan.dr_vault_arn)
+pulumi.export("drBackupVaultKeyArn", backup_plan.dr_vault_key.arn)
+pulumi.export("backupPlanId", backup_plan.plan_id)
+pulumi.export("backupRoleArn", backup_plan.role.arn)
+pulumi.export("backupNotificationTopicArn", backup_plan.topic.arn)
 # --- end backup ---
 
 # --- delivery (issue 10) ---

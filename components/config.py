@@ -395,6 +395,11 @@ class NetworkConfig:
 
 # --- section: catalog (issue 4) ---------------------------------------------
 
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+# Namespaces the platform or Kubernetes itself owns: a service may not take them.
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "monitoring", "argo-rollouts")
+
 
 @dataclass(frozen=True)
 class SloConfig:
@@ -405,10 +410,10 @@ class SloConfig:
     latency_target: float = doc("Percent of requests that must be faster than the threshold, in (0, 100).", 95.0)
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
-        for name in ("availability", "latencyTarget"):
-            value = getattr(self, "latency_target" if name == "latencyTarget" else name)
+        for name, value in (("availability", self.availability), ("latencyTarget", self.latency_target)):
             if not 0 < value < 100:
-                problems.append(Problem(f"{key}.{name}", value, "must be a percentage strictly between 0 and 100"))
+                problems.append(Problem(f"{key}.{name}", value, "must be a percentage strictly between 0 and 100 "
+                                        "(100 leaves no error budget)"))
         if self.latency_threshold_seconds <= 0:
             problems.append(Problem(f"{key}.latencyThresholdSeconds", self.latency_threshold_seconds, "must be positive"))
 
@@ -428,70 +433,942 @@ class ServiceConfig:
     cpu_target: int = doc("HPA target CPU utilisation, percent.", 70)
     slo: SloConfig = doc("Service level objectives.", default_factory=SloConfig)
 
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not _DNS_LABEL.fullmatch(self.name):
+            problems.append(Problem(f"{key}.name", self.name, "must be a DNS label: 1-63 lowercase letters, digits or '-', "
+                                    "starting and ending with a letter or digit"))
+        elif self.name in RESERVED_NAMESPACES or self.name.startswith("kube-"):
+            problems.append(Problem(f"{key}.name", self.name, f"is reserved for the platform ({', '.join(RESERVED_NAMESPACES)}, kube-*)"))
+        if not 1 <= self.port <= 65535:
+            problems.append(Problem(f"{key}.port", self.port, "must be a TCP port (1-65535)"))
+        for name, value in (("healthPath", self.health_path), ("readyPath", self.ready_path), ("pathPrefix", self.path_prefix)):
+            if not value.startswith("/") or any(c.isspace() for c in value):
+                problems.append(Problem(f"{key}.{name}", value, "must be an absolute URL path starting with '/'"))
+        if self.host and not _HOST_NAME.fullmatch(self.host):
+            problems.append(Problem(f"{key}.host", self.host, "must be a lowercase DNS host name such as api.example.com"))
+        if self.min_replicas < 1:
+            problems.append(Problem(f"{key}.minReplicas", self.min_replicas, "must be at least 1"))
+        elif ctx.production and self.min_replicas < 2:
+            problems.append(Problem(f"{key}.minReplicas", self.min_replicas,
+                                    "a production service needs at least 2 replicas so one node or AZ failure leaves it serving"))
+        if self.max_replicas < self.min_replicas:
+            problems.append(Problem(f"{key}.maxReplicas", self.max_replicas, f"must be >= minReplicas ({self.min_replicas})"))
+        if not 1 <= self.cpu_target <= 100:
+            problems.append(Problem(f"{key}.cpuTarget", self.cpu_target, "must be a percentage from 1 to 100"))
+
+
+@cross_check
+def _catalog_unique(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """Names become namespaces and (host, path) pairs become ALB routes: both must be unique."""
+    names: dict[str, int] = {}
+    routes: dict[tuple[str, str], int] = {}
+    for i, service in enumerate(config.services):
+        key = f"{NAMESPACE}:services[{i}]"
+        if service.name in names:
+            problems.append(Problem(f"{key}.name", service.name, f"duplicates services[{names[service.name]}].name; names must be unique"))
+        names.setdefault(service.name, i)
+        if service.host:
+            route = (service.host, service.path_prefix)
+            if route in routes:
+                problems.append(Problem(f"{key}.host", service.host,
+                                        f"host and pathPrefix {service.path_prefix!r} duplicate services[{routes[route]}]"))
+            routes.setdefault(route, i)
+
 
 # --- end section: catalog ---------------------------------------------------
 
 # --- section: cluster (issue 4) ---------------------------------------------
+
+# Kubernetes minors EKS supports in standard support (policy `cluster-eks-supported-version` has its own list).
+EKS_SUPPORTED_VERSIONS = ("1.32", "1.33", "1.34")
+
+
+@dataclass(frozen=True)
+class AddonVersions:
+    """EKS add-on versions, pinned (``aws eks describe-addon-versions --kubernetes-version <v>``)."""
+
+    vpc_cni: str = doc("vpc-cni add-on version (network policy enforcement is switched on).", "v1.19.5-eksbuild.1")
+    coredns: str = doc("coredns add-on version.", "v1.12.1-eksbuild.2")
+    kube_proxy: str = doc("kube-proxy add-on version; its minor must match the cluster's.", "v1.33.0-eksbuild.2")
+    aws_ebs_csi_driver: str = doc("aws-ebs-csi-driver add-on version.", "v1.46.0-eksbuild.1")
+    eks_pod_identity_agent: str = doc("eks-pod-identity-agent add-on version.", "v1.3.8-eksbuild.2")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not re.fullmatch(r"v\d+\.\d+\.\d+-eksbuild\.\d+", value):
+                problems.append(Problem(f"{key}.{camel(f.name)}", value, "must be a pinned add-on version such as v1.2.3-eksbuild.1"))
+
+
+@dataclass(frozen=True)
+class ChartVersions:
+    """Helm chart versions of the in-cluster baseline, pinned."""
+
+    cluster_autoscaler: str = doc("cluster-autoscaler chart version (https://kubernetes.github.io/autoscaler).", "9.46.6")
+    metrics_server: str = doc("metrics-server chart version (https://kubernetes-sigs.github.io/metrics-server/).", "3.12.2")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not re.fullmatch(r"\d+\.\d+\.\d+", value):
+                problems.append(Problem(f"{key}.{camel(f.name)}", value, "must be an exact chart version such as 1.2.3 (no ranges)"))
 
 
 @dataclass(frozen=True)
 class ClusterConfig:
     """EKS cluster, node group, add-ons, in-cluster baseline (``golive:cluster``)."""
 
+    name: str = doc("EKS cluster name (also names its log group /aws/eks/<name>/cluster).", "golive")
+    version: str = doc(f"Kubernetes minor version; one EKS supports in standard support ({', '.join(EKS_SUPPORTED_VERSIONS)}).", "1.33")
+    support_type: Literal["STANDARD", "EXTENDED"] = doc(
+        "EKS upgrade policy: STANDARD upgrades the control plane when standard support ends (no extended-support fee).", "STANDARD"
+    )
+    admin_role_arns: tuple[str, ...] = doc(
+        "IAM role ARNs granted cluster-admin through EKS access entries (API authentication; no aws-auth ConfigMap). "
+        "When empty, the identity that creates the cluster keeps admin access instead.", ()
+    )
+    endpoint_public_access: bool = doc("Open the Kubernetes API endpoint to the internet (restricted to publicAccessCidrs).", False)
+    public_access_cidrs: tuple[str, ...] = doc("CIDRs allowed to reach a public endpoint; never 0.0.0.0/0 in production.", ())
+    log_retention_days: int = doc("Retention of the control-plane log group, in days.", 365)
+    instance_types: tuple[str, ...] = doc("Node instance types (the autoscaler picks among them).", ("m6i.large", "m6a.large", "m5.large"))
+    ami_type: str = doc("EKS-optimized AMI family of the nodes.", "AL2023_x86_64_STANDARD")
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = doc("Node capacity type; ON_DEMAND in production.", "ON_DEMAND")
+    node_min_size: int = doc("Node group minimum size; at least 2 in production.", 2)
+    node_desired_size: int = doc("Node group initial size (the cluster autoscaler owns it afterwards).", 3)
+    node_max_size: int = doc("Node group maximum size.", 10)
+    node_volume_size_gib: int = doc("Root volume size of each node (gp3, KMS-encrypted), GiB.", 50)
+    addons: AddonVersions = doc("Pinned EKS add-on versions.", default_factory=AddonVersions)
+    charts: ChartVersions = doc("Pinned Helm chart versions.", default_factory=ChartVersions)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", self.name):
+            problems.append(Problem(f"{key}.name", self.name, "must be 1-100 letters, digits, '-' or '_', starting with a letter or digit"))
+        if self.version not in EKS_SUPPORTED_VERSIONS:
+            problems.append(Problem(f"{key}.version", self.version, f"must be a Kubernetes version in EKS standard support: "
+                                    f"{', '.join(EKS_SUPPORTED_VERSIONS)}"))
+        for i, arn in enumerate(self.admin_role_arns):
+            if not re.fullmatch(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+", arn):
+                problems.append(Problem(f"{key}.adminRoleArns[{i}]", arn, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"))
+        cidr_key = f"{key}.publicAccessCidrs"
+        if self.endpoint_public_access and not self.public_access_cidrs:
+            problems.append(Problem(cidr_key, [], "a public endpoint must be restricted to listed CIDRs (EKS would open it to 0.0.0.0/0)"))
+        for i, cidr in enumerate(self.public_access_cidrs):
+            net = parse_cidr(f"{cidr_key}[{i}]", cidr, problems)
+            if net is not None and net.prefixlen == 0 and ctx.production:
+                problems.append(Problem(f"{cidr_key}[{i}]", cidr, "a production cluster's API endpoint may never be open to the whole internet"))
+        if self.public_access_cidrs and not self.endpoint_public_access:
+            problems.append(Problem(cidr_key, list(self.public_access_cidrs), "only applies with endpointPublicAccess: true"))
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
+        elif ctx.production and self.log_retention_days < 90:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days, "production keeps control-plane logs at least 90 days"))
+        if not self.instance_types:
+            problems.append(Problem(f"{key}.instanceTypes", [], "needs at least one instance type"))
+        if ctx.production and self.capacity_type != "ON_DEMAND":
+            problems.append(Problem(f"{key}.capacityType", self.capacity_type, "production nodes are ON_DEMAND"))
+        if self.node_min_size < 1 or (ctx.production and self.node_min_size < 2):
+            problems.append(Problem(f"{key}.nodeMinSize", self.node_min_size,
+                                    f"must be at least {2 if ctx.production else 1}" + (" in production" if ctx.production else "")))
+        if not self.node_min_size <= self.node_desired_size <= self.node_max_size:
+            problems.append(Problem(f"{key}.nodeDesiredSize", self.node_desired_size,
+                                    f"must lie between nodeMinSize ({self.node_min_size}) and nodeMaxSize ({self.node_max_size})"))
+        if self.node_volume_size_gib < 20:
+            problems.append(Problem(f"{key}.nodeVolumeSizeGib", self.node_volume_size_gib, "must be at least 20 GiB (the AMI needs it)"))
+        minor = self.version
+        if not self.addons.kube_proxy.startswith(f"v{minor}."):
+            problems.append(Problem(f"{key}.addons.kubeProxy", self.addons.kube_proxy, f"must match the cluster version {minor}"))
+
 
 # --- end section: cluster ---------------------------------------------------
 
 # --- section: data (issue 3) ------------------------------------------------
 
+_WEEK_MINUTES = 7 * 24 * 60
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAILY_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+_WEEKLY_WINDOW = re.compile(r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)")
+
+
+def window_intervals(window: str) -> tuple[tuple[int, int], ...]:
+    """A daily ``hh:mm-hh:mm`` or weekly ``ddd:hh:mm-ddd:hh:mm`` window (UTC) as minute-of-week spans.
+
+    Each span is ``[start, end)`` with ``end > start`` (it may run past the week's end,
+    as ``sun:23:30-mon:00:30`` does); a daily window yields one span per day.
+    Raises ``ValueError`` for any other format.
+    """
+    daily = _DAILY_WINDOW.fullmatch(window)
+    if daily:
+        h1, m1, h2, m2 = (int(g) for g in daily.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        end += 24 * 60 if end <= start else 0
+        return tuple((day * 1440 + start, day * 1440 + end) for day in range(7))
+    weekly = _WEEKLY_WINDOW.fullmatch(window)
+    if weekly:
+        d1, h1, m1, d2, h2, m2 = weekly.groups()
+        start = _DAY_NAMES.index(d1) * 1440 + int(h1) * 60 + int(m1)
+        end = _DAY_NAMES.index(d2) * 1440 + int(h2) * 60 + int(m2)
+        end += _WEEK_MINUTES if end <= start else 0
+        return ((start, end),)
+    raise ValueError(f"not a window: {window!r}")
+
+
+def window_minutes(window: str) -> int:
+    """Length of one occurrence of the window, in minutes."""
+    start, end = window_intervals(window)[0]
+    return end - start
+
+
+def windows_overlap(a: str, b: str) -> bool:
+    """Whether two windows (daily or weekly, UTC) share any minute; touching ends do not overlap."""
+    return any(
+        a_start < b_end + shift and b_start + shift < a_end
+        for a_start, a_end in window_intervals(a)
+        for b_start, b_end in window_intervals(b)
+        for shift in (-_WEEK_MINUTES, 0, _WEEK_MINUTES)
+    )
+
+
+def _check_window(key: str, value: str, weekly: bool, min_minutes: int, problems: list[Problem]) -> bool:
+    pattern, example = (_WEEKLY_WINDOW, "sun:04:00-sun:05:00") if weekly else (_DAILY_WINDOW, "02:00-03:00")
+    if not pattern.fullmatch(value):
+        problems.append(Problem(key, value, f"must be a {'weekly' if weekly else 'daily'} UTC window like {example!r}"))
+        return False
+    if window_minutes(value) < min_minutes:
+        problems.append(Problem(key, value, f"must last at least {min_minutes} minutes"))
+        return False
+    if window_minutes(value) > 24 * 60:
+        problems.append(Problem(key, value, "must last at most 24 hours"))
+        return False
+    return True
+
+
+def _check_log_retention(key: str, value: int, minimum: int, problems: list[Problem]) -> None:
+    if value not in LOG_RETENTION_DAYS:
+        problems.append(Problem(key, value, f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
+    elif value < minimum:
+        problems.append(Problem(key, value, f"keep database and cache logs at least {minimum} days"))
+
+
+# Classes without Performance Insights support (it is on for every instance).
+_NO_PERFORMANCE_INSIGHTS = re.compile(r"db\.t[234]g?\.(micro|small)")
+
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    """RDS PostgreSQL (``golive:database``)."""
+    """RDS PostgreSQL (``golive:database``): Multi-AZ, encrypted, backed up; these are its knobs."""
+
+    engine_version: str = doc(
+        "PostgreSQL version: a major (`17`, auto minor upgrades pick the minor) or `major.minor`; 13 or later.", "17"
+    )
+    instance_class: str = doc("RDS instance class (Performance Insights needs medium or larger).", "db.t3.medium")
+    allocated_storage_gb: int = doc("Initial gp3 storage in GiB (20 to 65536).", 100)
+    max_allocated_storage_gb: int = doc("Ceiling of storage autoscaling in GiB; above allocatedStorageGb.", 500)
+    database_name: str = doc("Name of the database created with the instance.", "golive")
+    master_username: str = doc(
+        "Master user name. Its password is never in config: RDS generates it and keeps it in Secrets Manager.", "golive_admin"
+    )
+    port: int = doc("PostgreSQL port.", 5432)
+    backup_retention_days: int = doc("Days of automated backups, so of point-in-time recovery (7 to 35).", 30)
+    backup_window: str = doc("Daily backup window, UTC (`hh:mm-hh:mm`, at least 30 minutes).", "02:00-03:00")
+    maintenance_window: str = doc(
+        "Weekly maintenance window, UTC (`ddd:hh:mm-ddd:hh:mm`, at least 30 minutes, not overlapping the backup window).",
+        "sun:04:00-sun:05:00",
+    )
+    read_replicas: int = doc("Read replicas (0 to 5), each Multi-AZ and encrypted like the primary.", 0)
+    slow_statement_ms: int = doc("Statements slower than this are logged (log_min_duration_statement), in ms.", 1000)
+    performance_insights_retention_days: int = doc("Performance Insights retention: 7 (free), 731, or a multiple of 31.", 7)
+    monitoring_interval_seconds: int = doc("Enhanced monitoring interval: 1, 5, 10, 15, 30 or 60 seconds.", 60)
+    log_retention_days: int = doc("Retention of the PostgreSQL and upgrade log groups, in days (at least 30).", 365)
+
+    MIN_BACKUP_RETENTION, MAX_BACKUP_RETENTION = 7, 35
+    MIN_MAJOR_VERSION = 13
+
+    @property
+    def major_version(self) -> int:
+        return int(self.engine_version.split(".")[0])
+
+    @property
+    def parameter_group_family(self) -> str:
+        return f"postgres{self.major_version}"
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not re.fullmatch(r"\d+(\.\d+)?", self.engine_version):
+            problems.append(Problem(f"{key}.engineVersion", self.engine_version, "must be a PostgreSQL version such as 17 or 16.4"))
+        elif self.major_version < self.MIN_MAJOR_VERSION:
+            problems.append(Problem(f"{key}.engineVersion", self.engine_version,
+                                    f"must be PostgreSQL {self.MIN_MAJOR_VERSION} or later (older majors are out of RDS standard support)"))
+        if not re.fullmatch(r"db\.[a-z0-9-]+\.[a-z0-9]+", self.instance_class):
+            problems.append(Problem(f"{key}.instanceClass", self.instance_class, "must be an RDS instance class such as db.t3.medium"))
+        elif _NO_PERFORMANCE_INSIGHTS.fullmatch(self.instance_class):
+            problems.append(Problem(f"{key}.instanceClass", self.instance_class,
+                                    "has no Performance Insights; use a medium or larger class"))
+        if not 20 <= self.allocated_storage_gb <= 65536:
+            problems.append(Problem(f"{key}.allocatedStorageGb", self.allocated_storage_gb, "must be between 20 and 65536 GiB"))
+        if not self.allocated_storage_gb < self.max_allocated_storage_gb <= 65536:
+            problems.append(Problem(f"{key}.maxAllocatedStorageGb", self.max_allocated_storage_gb,
+                                    f"must be above allocatedStorageGb ({self.allocated_storage_gb}) and at most 65536, "
+                                    "or storage autoscaling is off"))
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", self.database_name):
+            problems.append(Problem(f"{key}.databaseName", self.database_name,
+                                    "must start with a letter and hold only letters, digits and underscores (at most 63)"))
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", self.master_username) or self.master_username in ("postgres", "rdsadmin", "admin"):
+            problems.append(Problem(f"{key}.masterUsername", self.master_username,
+                                    "must be lowercase letters, digits and underscores, start with a letter, and not be a reserved name"))
+        if not 1150 <= self.port <= 65535:
+            problems.append(Problem(f"{key}.port", self.port, "must be between 1150 and 65535 (RDS)"))
+        if self.backup_retention_days < self.MIN_BACKUP_RETENTION:
+            problems.append(Problem(f"{key}.backupRetentionDays", self.backup_retention_days,
+                                    f"must be at least {self.MIN_BACKUP_RETENTION} days so point-in-time recovery reaches back a week "
+                                    "(30 recommended)"))
+        elif self.backup_retention_days > self.MAX_BACKUP_RETENTION:
+            problems.append(Problem(f"{key}.backupRetentionDays", self.backup_retention_days,
+                                    f"RDS keeps automated backups at most {self.MAX_BACKUP_RETENTION} days; use AWS Backup for longer"))
+        backup_ok = _check_window(f"{key}.backupWindow", self.backup_window, False, 30, problems)
+        maintenance_ok = _check_window(f"{key}.maintenanceWindow", self.maintenance_window, True, 30, problems)
+        if backup_ok and maintenance_ok and windows_overlap(self.backup_window, self.maintenance_window):
+            problems.append(Problem(f"{key}.maintenanceWindow", self.maintenance_window,
+                                    f"overlaps the backup window {self.backup_window} (UTC); RDS rejects overlapping windows"))
+        if not 0 <= self.read_replicas <= 5:
+            problems.append(Problem(f"{key}.readReplicas", self.read_replicas, "must be between 0 and 5"))
+        if self.slow_statement_ms <= 0:
+            problems.append(Problem(f"{key}.slowStatementMs", self.slow_statement_ms, "must be positive (0 would log every statement)"))
+        pi = self.performance_insights_retention_days
+        if not (pi in (7, 731) or (pi > 0 and pi % 31 == 0 and pi <= 713)):
+            problems.append(Problem(f"{key}.performanceInsightsRetentionDays", pi, "must be 7, 731, or a multiple of 31 up to 713"))
+        if self.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):
+            problems.append(Problem(f"{key}.monitoringIntervalSeconds", self.monitoring_interval_seconds,
+                                    "must be 1, 5, 10, 15, 30 or 60 (enhanced monitoring stays on)"))
+        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, problems)
+
+
+# Engine majors ElastiCache offers, per engine: the parameter group family follows the major.
+_CACHE_MAJORS = {"redis": (7,), "valkey": (7, 8)}
 
 
 @dataclass(frozen=True)
 class CacheConfig:
-    """ElastiCache Redis/Valkey (``golive:cache``)."""
+    """ElastiCache Redis OSS or Valkey (``golive:cache``): a replication group with one node per AZ."""
+
+    engine: Literal["redis", "valkey"] = doc("Cache engine: `redis` (Redis OSS 7.x) or `valkey` (7.2 or 8.x).", "redis")
+    engine_version: str = doc("Engine version, `major.minor` (e.g. 7.1 for Redis OSS, 8.0 for Valkey).", "7.1")
+    node_type: str = doc("ElastiCache node type.", "cache.t3.medium")
+    num_nodes: int = doc(
+        "Nodes (a primary and replicas, 1 to 6), placed round-robin over the AZs; in production one per AZ (at least 3, or all AZs if fewer).", 3
+    )
+    port: int = doc("Port of the cache.", 6379)
+    snapshot_retention_days: int = doc("Days daily snapshots are kept (7 to 35).", 7)
+    snapshot_window: str = doc("Daily snapshot window, UTC (`hh:mm-hh:mm`, at least 60 minutes).", "03:00-04:00")
+    maintenance_window: str = doc(
+        "Weekly maintenance window, UTC (`ddd:hh:mm-ddd:hh:mm`, at least 60 minutes, not overlapping the snapshot window).",
+        "sun:05:00-sun:06:00",
+    )
+    maxmemory_policy: Literal[
+        "volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"
+    ] = doc("What the cache evicts when memory is full.", "volatile-lru")
+    log_retention_days: int = doc("Retention of the slow-log and engine-log groups, in days (at least 30).", 90)
+
+    MIN_SNAPSHOT_RETENTION, MAX_SNAPSHOT_RETENTION = 7, 35
+
+    @property
+    def major_version(self) -> int:
+        return int(self.engine_version.split(".")[0])
+
+    @property
+    def parameter_group_family(self) -> str:
+        return f"{self.engine}{self.major_version}"
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        majors = _CACHE_MAJORS[self.engine]
+        if not re.fullmatch(r"\d+\.\d+", self.engine_version) or self.major_version not in majors:
+            problems.append(Problem(f"{key}.engineVersion", self.engine_version,
+                                    f"must be major.minor with a major ElastiCache offers for {self.engine}: "
+                                    f"{', '.join(f'{m}.x' for m in majors)}"))
+        if not re.fullmatch(r"cache\.[a-z0-9-]+\.[a-z0-9]+", self.node_type):
+            problems.append(Problem(f"{key}.nodeType", self.node_type, "must be an ElastiCache node type such as cache.t3.medium"))
+        if not 1 <= self.num_nodes <= 6:
+            problems.append(Problem(f"{key}.numNodes", self.num_nodes, "must be between 1 and 6 (a primary and up to 5 replicas)"))
+        elif ctx.production and self.num_nodes < 2:
+            problems.append(Problem(f"{key}.numNodes", self.num_nodes,
+                                    "a production cache needs at least 2 nodes (a primary and a replica in another AZ) for automatic failover"))
+        if not 1024 <= self.port <= 65535:
+            problems.append(Problem(f"{key}.port", self.port, "must be between 1024 and 65535"))
+        if not self.MIN_SNAPSHOT_RETENTION <= self.snapshot_retention_days <= self.MAX_SNAPSHOT_RETENTION:
+            problems.append(Problem(f"{key}.snapshotRetentionDays", self.snapshot_retention_days,
+                                    f"must be between {self.MIN_SNAPSHOT_RETENTION} and {self.MAX_SNAPSHOT_RETENTION} days "
+                                    "(a week of daily snapshots at least)"))
+        snapshot_ok = _check_window(f"{key}.snapshotWindow", self.snapshot_window, False, 60, problems)
+        maintenance_ok = _check_window(f"{key}.maintenanceWindow", self.maintenance_window, True, 60, problems)
+        if snapshot_ok and maintenance_ok and windows_overlap(self.snapshot_window, self.maintenance_window):
+            problems.append(Problem(f"{key}.maintenanceWindow", self.maintenance_window,
+                                    f"overlaps the snapshot window {self.snapshot_window} (UTC); ElastiCache rejects overlapping windows"))
+        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, problems)
+
+
+@cross_check
+def _cache_node_per_az(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """Production spreads the cache over (up to) three AZs, so losing one still leaves a replica to promote."""
+    wanted = min(len(config.network.azs(config.region)), 3)
+    if ctx.production and 2 <= config.cache.num_nodes < wanted:
+        problems.append(Problem(f"{NAMESPACE}:cache.numNodes", config.cache.num_nodes,
+                                f"a production cache keeps one node in each of {wanted} availability zones; use at least {wanted}"))
 
 
 # --- end section: data ------------------------------------------------------
 
 # --- section: edge (issue 5) ------------------------------------------------
 
+# TLS policies an HTTPS listener may use: TLS 1.2+ with forward secrecy only (the
+# TLS13-* family). `ELBSecurityPolicy-TLS13-1-2-2021-06` is AWS's recommended default.
+ALLOWED_TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+)
+
+# WAF rate-based rules accept a limit of 10 requests per evaluation window since
+# August 2024, except in these regions (and GovCloud and China), where it stays 100.
+# https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
+_WAF_RATE_LIMIT_100_REGIONS = ("ap-south-2", "eu-south-2", "ap-southeast-4", "eu-central-2", "il-central-1")
+WAF_MAX_RATE_LIMIT = 2_000_000_000
+# WAF on an ALB inspects at most the first 8 KB of a request body.
+WAF_ALB_BODY_INSPECTION_BYTES = 8192
+HSTS_MIN_MAX_AGE = 31_536_000  # one year: what HSTS preload lists and scanners require
+
+_DNS_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+_HELM_VERSION = re.compile(r"\d+\.\d+\.\d+")
+
+
+def waf_min_rate_limit(region: str) -> int:
+    """The lowest rate-based limit WAF accepts in ``region`` (requests per evaluation window)."""
+    if region in _WAF_RATE_LIMIT_100_REGIONS or region.startswith(("us-gov-", "cn-")):
+        return 100
+    return 10
+
+
+def _acm_arn(value: str, region: str) -> bool:
+    return bool(re.fullmatch(rf"arn:aws(-cn|-us-gov)?:acm:{re.escape(region)}:\d{{12}}:certificate/[0-9a-f-]{{36}}", value))
+
+
+def _check_retention(key: str, value: int, minimum: int, ctx: _Ctx, problems: list[Problem]) -> None:
+    if value not in LOG_RETENTION_DAYS:
+        problems.append(Problem(key, value, f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
+    elif ctx.production and value < minimum:
+        problems.append(Problem(key, value, f"production keeps these logs at least {minimum} days"))
+
+
+@dataclass(frozen=True)
+class WafConfig:
+    """The WAF web ACL in front of the load balancer (``golive:edge.waf``)."""
+
+    rate_limit: int = doc("Requests one client IP may send per evaluation window before WAF blocks it.", 2000)
+    login_rate_limit: int = doc(
+        "Requests one client IP may send to the login paths per evaluation window (credential stuffing, failed-login spikes).", 100
+    )
+    rate_window_seconds: int = doc("Evaluation window of both rate limits: 60, 120, 300 or 600 seconds.", 300)
+    login_paths: tuple[str, ...] = doc("URI path prefixes that get the tighter login rate limit.", ("/login", "/auth"))
+    max_body_bytes: int = doc(
+        "Largest request body accepted, in bytes; at most 8192 (WAF inspects the first 8 KB of a body on an ALB, larger bodies are blocked).",
+        8192,
+    )
+    geo_block_countries: tuple[str, ...] = doc("ISO 3166 alpha-2 country codes whose requests are blocked (empty: none).", ())
+    blocked_ips: tuple[str, ...] = doc("IPv4 CIDR blocks always blocked (the IP block list).", ())
+    bot_control: bool = doc("Add the AWS Bot Control managed group (charged per request on top of WAF).", False)
+    shield_advanced: bool = doc(
+        "Protect the ALB with Shield Advanced: DDoS response team and cost protection, but USD 3,000/month with a one-year "
+        "commitment per organization; off by default (Shield Standard protects every ALB at no cost).",
+        False,
+    )
+    log_retention_days: int = doc("Retention of the WAF log group, in days.", 365)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        minimum = waf_min_rate_limit(ctx.region)
+        for name, value in (("rateLimit", self.rate_limit), ("loginRateLimit", self.login_rate_limit)):
+            if value < minimum:
+                problems.append(Problem(f"{key}.{name}", value, f"below AWS WAF's minimum rate limit of {minimum} requests per "
+                                        f"evaluation window in {ctx.region}"))
+            elif value > WAF_MAX_RATE_LIMIT:
+                problems.append(Problem(f"{key}.{name}", value, f"above AWS WAF's maximum rate limit of {WAF_MAX_RATE_LIMIT}"))
+        if self.login_rate_limit > self.rate_limit:
+            problems.append(Problem(f"{key}.loginRateLimit", self.login_rate_limit, f"must not exceed rateLimit ({self.rate_limit})"))
+        if self.rate_window_seconds not in (60, 120, 300, 600):
+            problems.append(Problem(f"{key}.rateWindowSeconds", self.rate_window_seconds, "must be 60, 120, 300 or 600"))
+        if not self.login_paths:
+            problems.append(Problem(f"{key}.loginPaths", [], "needs at least one path (the login rate limit applies to it)"))
+        if len(self.login_paths) > 5:
+            problems.append(Problem(f"{key}.loginPaths", list(self.login_paths), "at most 5 paths (WAF statement nesting)"))
+        for i, path in enumerate(self.login_paths):
+            if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", path):
+                problems.append(Problem(f"{key}.loginPaths[{i}]", path, "must be a URI path starting with /"))
+        if not 1 <= self.max_body_bytes <= WAF_ALB_BODY_INSPECTION_BYTES:
+            problems.append(Problem(f"{key}.maxBodyBytes", self.max_body_bytes,
+                                    f"must be 1 to {WAF_ALB_BODY_INSPECTION_BYTES} (WAF inspects at most 8 KB of an ALB request body)"))
+        for i, code in enumerate(self.geo_block_countries):
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                problems.append(Problem(f"{key}.geoBlockCountries[{i}]", code, "must be an ISO 3166 alpha-2 country code such as KP"))
+        for i, cidr in enumerate(self.blocked_ips):
+            parse_cidr(f"{key}.blockedIps[{i}]", cidr, problems)
+        if len(self.blocked_ips) > 10_000:
+            problems.append(Problem(f"{key}.blockedIps", len(self.blocked_ips), "a WAF IP set holds at most 10,000 addresses"))
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+
 
 @dataclass(frozen=True)
 class EdgeConfig:
-    """ALB, ACM, WAF, DNS (``golive:edge``)."""
+    """ALB, ACM, WAF, DNS (``golive:edge``). An empty domain means no public edge (no ALB at all)."""
+
+    domain: str = doc("Public DNS domain; the certificate covers it and every catalog host under it. Empty: no public edge.", "")
+    hosted_zone_id: str = doc("Route 53 public hosted zone of the domain (certificate validation and alias records).", "")
+    tls_policy: str = doc("HTTPS listener security policy (TLS 1.2+ with forward secrecy).", "ELBSecurityPolicy-TLS13-1-2-2021-06")
+    idle_timeout_seconds: int = doc("ALB idle connection timeout, 1 to 4000 seconds.", 60)
+    content_security_policy: str = doc(
+        "Content-Security-Policy header the ALB adds to every response.",
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+    )
+    hsts_max_age_seconds: int = doc("Strict-Transport-Security max-age (includeSubDomains is always set); at least one year.", 63_072_000)
+    access_log_expiry_days: int = doc("Days ALB access logs stay in their S3 bucket.", 365)
+    controller_chart_version: str = doc("aws-load-balancer-controller Helm chart version (https://aws.github.io/eks-charts).", "1.17.1")
+    waf: WafConfig = doc("Web application firewall.", default_factory=WafConfig)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if self.domain and not _DNS_NAME.fullmatch(self.domain):
+            problems.append(Problem(f"{key}.domain", self.domain, "must be a lowercase DNS name such as example.com"))
+        if self.domain and not self.hosted_zone_id:
+            problems.append(Problem(f"{key}.hostedZoneId", self.hosted_zone_id, "is required when a domain is set (DNS validation "
+                                    "and alias records go there)"))
+        elif self.hosted_zone_id and not _HOSTED_ZONE_ID.fullmatch(self.hosted_zone_id):
+            problems.append(Problem(f"{key}.hostedZoneId", self.hosted_zone_id, "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"))
+        if self.tls_policy not in ALLOWED_TLS_POLICIES:
+            problems.append(Problem(f"{key}.tlsPolicy", self.tls_policy, f"must be a TLS 1.2+ policy: {', '.join(ALLOWED_TLS_POLICIES)}"))
+        if not 1 <= self.idle_timeout_seconds <= 4000:
+            problems.append(Problem(f"{key}.idleTimeoutSeconds", self.idle_timeout_seconds, "must be 1 to 4000 seconds"))
+        csp = self.content_security_policy
+        if not csp.strip() or not all(32 <= ord(c) < 127 for c in csp):
+            problems.append(Problem(f"{key}.contentSecurityPolicy", csp, "must be a non-empty header value of printable ASCII"))
+        if self.hsts_max_age_seconds < HSTS_MIN_MAX_AGE:
+            problems.append(Problem(f"{key}.hstsMaxAgeSeconds", self.hsts_max_age_seconds, f"must be at least {HSTS_MIN_MAX_AGE} (one year)"))
+        if self.access_log_expiry_days < 1:
+            problems.append(Problem(f"{key}.accessLogExpiryDays", self.access_log_expiry_days, "must be at least 1"))
+        elif ctx.production and self.access_log_expiry_days < 90:
+            problems.append(Problem(f"{key}.accessLogExpiryDays", self.access_log_expiry_days, "production keeps access logs at least 90 days"))
+        if not _HELM_VERSION.fullmatch(self.controller_chart_version):
+            problems.append(Problem(f"{key}.controllerChartVersion", self.controller_chart_version, "must be an exact chart version such as 1.17.1"))
+
+    def public_hosts(self, services: Sequence[ServiceConfig]) -> tuple[str, ...]:
+        """Distinct public hosts of the catalog, in catalog order."""
+        return tuple(dict.fromkeys(s.host for s in services if s.host))
+
+
+@dataclass(frozen=True)
+class VpnConfig:
+    """AWS Client VPN for administrators (``golive:security.vpn``), mutual-TLS authenticated."""
+
+    enabled: bool = doc("Create the Client VPN endpoint.", False)
+    server_certificate_arn: str = doc("ACM ARN of the VPN server certificate (required when enabled).", "")
+    client_root_certificate_arn: str = doc("ACM ARN of the CA that signs administrators' client certificates (required when enabled).", "")
+    client_cidr: str = doc("Addresses handed to VPN clients; /12 to /22, outside the VPC CIDR.", "172.16.0.0/22")
+    log_retention_days: int = doc("Retention of the connection log group, in days.", 365)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for name, value in (("serverCertificateArn", self.server_certificate_arn), ("clientRootCertificateArn", self.client_root_certificate_arn)):
+            if self.enabled and not value:
+                problems.append(Problem(f"{key}.{name}", _MISSING, "is required when the VPN is enabled (mutual-TLS authentication)"))
+            elif value and not _acm_arn(value, ctx.region):
+                problems.append(Problem(f"{key}.{name}", value, f"must be an ACM certificate ARN in {ctx.region}"))
+        cidr = parse_cidr(f"{key}.clientCidr", self.client_cidr, problems)
+        if cidr is not None and not 12 <= cidr.prefixlen <= 22:
+            problems.append(Problem(f"{key}.clientCidr", self.client_cidr, "must be /12 to /22 (Client VPN's allowed range)"))
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
 
 
 @dataclass(frozen=True)
 class SecurityConfig:
     """CloudTrail, GuardDuty, Security Hub, admin VPN (``golive:security``)."""
 
+    cloudtrail_object_lock: bool = doc(
+        "Write-once CloudTrail bucket (S3 Object Lock, governance mode, for cloudtrailLockDays): log files cannot be deleted early.", False
+    )
+    cloudtrail_lock_days: int = doc("Object Lock retention of CloudTrail log files, in days.", 365)
+    cloudtrail_expiry_days: int = doc("Days CloudTrail log files stay in their S3 bucket.", 2557)
+    cloudtrail_log_retention_days: int = doc("Retention of the CloudTrail CloudWatch log group, in days.", 365)
+    security_hub: bool = doc("Enable Security Hub with the AWS Foundational Security Best Practices and CIS standards.", True)
+    guardduty_finding_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = doc(
+        "How often GuardDuty publishes updated findings.", "FIFTEEN_MINUTES"
+    )
+    vpn: VpnConfig = doc("Admin Client VPN.", default_factory=VpnConfig)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, 365, ctx, problems)
+        if ctx.production and self.cloudtrail_expiry_days < 365:
+            problems.append(Problem(f"{key}.cloudtrailExpiryDays", self.cloudtrail_expiry_days, "production keeps CloudTrail logs at least 365 days"))
+        if self.cloudtrail_lock_days < 1:
+            problems.append(Problem(f"{key}.cloudtrailLockDays", self.cloudtrail_lock_days, "must be at least 1"))
+        elif self.cloudtrail_object_lock and self.cloudtrail_lock_days > self.cloudtrail_expiry_days:
+            problems.append(Problem(f"{key}.cloudtrailLockDays", self.cloudtrail_lock_days,
+                                    f"must not exceed cloudtrailExpiryDays ({self.cloudtrail_expiry_days}): locked files cannot expire"))
+
+
+def _host_in_domain(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+@cross_check
+def _edge_catalog_and_vpn(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """Catalog hosts live under the edge domain and route uniquely; the VPN pool is outside the VPC."""
+    domain = config.edge.domain
+    routes: dict[tuple[str, str], tuple[int, str]] = {}
+    for i, service in enumerate(config.services):
+        if not service.host:
+            continue
+        key = f"{NAMESPACE}:services[{i}].host"
+        if not domain:
+            problems.append(Problem(key, service.host, "a public host needs golive:edge.domain (the certificate and DNS zone)"))
+        elif not _host_in_domain(service.host, domain):
+            problems.append(Problem(key, service.host, f"must be {domain} or a name under it (the certificate covers the edge domain only)"))
+        # `/api` and `/api/` are one ALB route; exact duplicates are reported by the catalog's own check.
+        route = (service.host, service.path_prefix.rstrip("/") or "/")
+        if route not in routes:
+            routes[route] = (i, service.path_prefix)
+        elif routes[route][1] != service.path_prefix:
+            problems.append(Problem(f"{NAMESPACE}:services[{i}].pathPrefix", service.path_prefix,
+                                    f"{service.host}{route[1]} is already routed to services[{routes[route][0]}]"))
+    vpn = config.security.vpn
+    try:
+        client, vpc = ipaddress.IPv4Network(vpn.client_cidr), ipaddress.IPv4Network(config.network.vpc_cidr)
+    except ValueError:
+        return
+    if client.overlaps(vpc):
+        problems.append(Problem(f"{NAMESPACE}:security.vpn.clientCidr", vpn.client_cidr, f"overlaps the VPC CIDR {vpc}"))
+
 
 # --- end section: edge ------------------------------------------------------
 
 # --- section: monitoring (issue 6) ------------------------------------------
+
+_MON_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_MON_SIZE = re.compile(r"(\d+)(B|KB|MB|GB|TB|PB)")
+_MON_QUANTITY = re.compile(r"(\d+)(Gi|Ti)")
+_MON_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,63}")
+_MON_SMARTHOST = re.compile(r"[a-z0-9.-]+\.[a-z]{2,63}:\d{1,5}")
+_MON_CHART_VERSION = re.compile(r"\d+\.\d+\.\d+")
+_MON_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_MON_SIZE_BYTES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4, "PB": 1024**5}
+
+
+def duration_seconds(value: str) -> float | None:
+    """A Prometheus duration (``15s``, ``15d``; one unit) in seconds, or None if it is not one."""
+    match = _MON_DURATION.fullmatch(value)
+    return int(match.group(1)) * _MON_DURATION_SECONDS[match.group(2)] if match else None
+
+
+def size_bytes(value: str) -> int | None:
+    """A Prometheus retention size (``100GB``; base 1024, as Prometheus reads it) or a Kubernetes ``Gi``/``Ti`` quantity."""
+    match = _MON_SIZE.fullmatch(value)
+    if match:
+        return int(match.group(1)) * _MON_SIZE_BYTES[match.group(2)]
+    match = _MON_QUANTITY.fullmatch(value)
+    if match:
+        return int(match.group(1)) * (1024**3 if match.group(2) == "Gi" else 1024**4)
+    return None
+
+
+@dataclass(frozen=True)
+class MonitoringChartsConfig:
+    """Pinned Helm chart versions of the monitoring stack (``golive:monitoring.charts``)."""
+
+    kube_prometheus_stack: str = doc("kube-prometheus-stack (Prometheus, Alertmanager, Grafana, operator).", "87.15.2")
+    postgres_exporter: str = doc("prometheus-postgres-exporter.", "8.2.0")
+    redis_exporter: str = doc("prometheus-redis-exporter.", "6.31.1")
+    blackbox_exporter: str = doc("prometheus-blackbox-exporter.", "11.10.0")
+    cloudwatch_exporter: str = doc("prometheus-yet-another-cloudwatch-exporter (YACE).", "0.50.0")
+    fluent_bit: str = doc("fluent-bit (log shipper DaemonSet).", "0.47.10")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not _MON_CHART_VERSION.fullmatch(value):
+                problems.append(Problem(f"{key}.{camel(f.name)}", value, "must pin an exact chart version (x.y.z), never a range"))
+
+
+@dataclass(frozen=True)
+class AlertingConfig:
+    """Non-secret Alertmanager settings (``golive:monitoring.alerting``); keys and passwords are secret config."""
+
+    slack_channel_critical: str = doc("Slack channel of critical alerts (besides PagerDuty).", "#golive-alerts-critical")
+    slack_channel_warning: str = doc("Slack channel of warnings.", "#golive-alerts")
+    slack_channel_slo: str = doc("Slack channel of SLO ticket alerts (slow error-budget burn).", "#golive-slo")
+    email_to: str = doc("Recipient of warning and SLO ticket e-mails.", "platform-oncall@golive.example")
+    email_from: str = doc("Sender address of alert e-mails.", "alertmanager@golive.example")
+    smtp_smarthost: str = doc("SMTP server as host:port (STARTTLS is required).", "email-smtp.eu-west-1.amazonaws.com:587")
+    smtp_username: str = doc("SMTP user name (its password is the secret golive:smtpPassword).", "alertmanager")
+    dead_mans_switch_url: str = doc(
+        "Heartbeat URL the always-firing Watchdog alert is sent to; the external service pages when pings stop. "
+        "Empty: the Watchdog goes nowhere, so a dead Alertmanager pages nobody; set it in production.", "")
+    runbook_base_url: str = doc(
+        "Where docs/runbooks is browsable; alerts link to <this>/<page>.md#<heading>.",
+        "https://github.com/golive-platform/golive/blob/main/docs/runbooks")
+    repeat_interval_critical: str = doc("How often a still-firing critical alert is re-sent.", "4h")
+    repeat_interval: str = doc("How often other still-firing alerts are re-sent.", "24h")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for name in ("slack_channel_critical", "slack_channel_warning", "slack_channel_slo"):
+            value = getattr(self, name)
+            if not re.fullmatch(r"#[a-z0-9][a-z0-9._-]{0,79}", value):
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be a Slack channel name such as #alerts"))
+        for name in ("email_to", "email_from"):
+            value = getattr(self, name)
+            if not _MON_EMAIL.fullmatch(value):
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be an e-mail address"))
+        if not _MON_SMARTHOST.fullmatch(self.smtp_smarthost):
+            problems.append(Problem(f"{key}.smtpSmarthost", self.smtp_smarthost, "must be host:port, e.g. smtp.example.com:587"))
+        for name in ("dead_mans_switch_url", "runbook_base_url"):
+            value = getattr(self, name)
+            if value and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value):
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be an https:// URL"))
+        for name in ("repeat_interval_critical", "repeat_interval"):
+            value = getattr(self, name)
+            if duration_seconds(value) is None or value.endswith("ms"):
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be a duration such as 4h"))
+
+
+@dataclass(frozen=True)
+class LogsConfig:
+    """Amazon OpenSearch Service for container logs, fed by Fluent Bit (``golive:monitoring.logs``)."""
+
+    engine_version: str = doc("OpenSearch engine version.", "OpenSearch_2.19")
+    instance_type: str = doc("Data node instance type.", "r6g.large.search")
+    instance_count: int = doc("Data nodes; a multiple of the AZ count (3).", 3)
+    dedicated_masters: bool = doc("Dedicated master nodes (required in production).", True)
+    master_instance_type: str = doc("Dedicated master instance type.", "m6g.large.search")
+    master_count: int = doc("Dedicated masters: 3 or 5.", 3)
+    volume_size_gb: int = doc("gp3 EBS volume per data node, GiB.", 100)
+    index_retention_days: int = doc("Days an index lives before the ISM policy deletes it.", 90)
+    log_retention_days: int = doc("Retention of the domain's audit, application and slow logs in CloudWatch.", 365)
+    master_user_name: str = doc("Fine-grained access control master user (its password is generated into Secrets Manager).", "golive-admin")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not re.fullmatch(r"OpenSearch_\d+\.\d+", self.engine_version):
+            problems.append(Problem(f"{key}.engineVersion", self.engine_version, "must be OpenSearch_<major>.<minor>"))
+        for name in ("instance_type", "master_instance_type"):
+            value = getattr(self, name)
+            if not re.fullmatch(r"[a-z0-9]+\.[a-z0-9]+\.search", value):
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be an OpenSearch instance type such as r6g.large.search"))
+        if self.instance_count < 1 or (ctx.production and self.instance_count % 3):
+            problems.append(Problem(f"{key}.instanceCount", self.instance_count,
+                                    "must be a positive multiple of 3 in production (one share per AZ for zone awareness)"))
+        if ctx.production and not self.dedicated_masters:
+            problems.append(Problem(f"{key}.dedicatedMasters", self.dedicated_masters, "a production domain needs dedicated masters"))
+        if self.master_count not in (3, 5):
+            problems.append(Problem(f"{key}.masterCount", self.master_count, "must be 3 or 5 (a quorum survives one AZ)"))
+        if not 10 <= self.volume_size_gb <= 16384:
+            problems.append(Problem(f"{key}.volumeSizeGb", self.volume_size_gb, "must be 10 to 16384 GiB"))
+        if self.index_retention_days < 1 or (ctx.production and self.index_retention_days < 90):
+            problems.append(Problem(f"{key}.indexRetentionDays", self.index_retention_days, "production keeps logs at least 90 days"))
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", self.master_user_name):
+            problems.append(Problem(f"{key}.masterUserName", self.master_user_name, "must be 1-64 letters, digits, '-' or '_'"))
 
 
 @dataclass(frozen=True)
 class MonitoringConfig:
     """Prometheus, Alertmanager, Grafana, exporters, logs (``golive:monitoring``)."""
 
+    namespace: str = doc("Namespace of the monitoring stack.", "monitoring")
+    charts: MonitoringChartsConfig = doc("Pinned chart versions.", default_factory=MonitoringChartsConfig)
+    prometheus_replicas: int = doc("Prometheus replicas (HA pair scraping the same targets).", 2)
+    scrape_interval: str = doc("Default scrape interval.", "15s")
+    evaluation_interval: str = doc("Rule evaluation interval.", "30s")
+    retention: str = doc("Prometheus retention time; at least 15d in production.", "15d")
+    retention_size: str = doc("Prometheus retention size (oldest blocks go first), below the volume size.", "100GB")
+    prometheus_volume_size: str = doc("Persistent volume per Prometheus replica.", "150Gi")
+    alertmanager_replicas: int = doc("Alertmanager replicas (gossip cluster).", 3)
+    alertmanager_volume_size: str = doc("Persistent volume per Alertmanager replica (silences, notification log).", "10Gi")
+    grafana_volume_size: str = doc("Grafana's persistent volume.", "10Gi")
+    storage_class: str = doc("StorageClass of the monitoring volumes (the cluster's encrypted gp3 class).", "gp3-encrypted")
+    probe_interval: str = doc("Interval of the blackbox probes of the catalog's URLs.", "30s")
+    alerting: AlertingConfig = doc("Alert receivers' non-secret settings.", default_factory=AlertingConfig)
+    logs: LogsConfig = doc("OpenSearch logs.", default_factory=LogsConfig)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", self.namespace):
+            problems.append(Problem(f"{key}.namespace", self.namespace, "must be a DNS label"))
+        for name in ("scrape_interval", "evaluation_interval", "probe_interval"):
+            value = getattr(self, name)
+            seconds = duration_seconds(value)
+            if seconds is None or not 5 <= seconds <= 300:
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be a duration from 5s to 5m"))
+        retention = duration_seconds(self.retention)
+        if retention is None:
+            problems.append(Problem(f"{key}.retention", self.retention, "must be a duration such as 15d"))
+        elif ctx.production and retention < 15 * 86400:
+            problems.append(Problem(f"{key}.retention", self.retention, "production keeps metrics at least 15d (SLO windows, incident review)"))
+        size, volume = size_bytes(self.retention_size), size_bytes(self.prometheus_volume_size)
+        if size is None or not _MON_SIZE.fullmatch(self.retention_size):
+            problems.append(Problem(f"{key}.retentionSize", self.retention_size, "must be a size such as 100GB"))
+        for name in ("prometheus_volume_size", "alertmanager_volume_size", "grafana_volume_size"):
+            value = getattr(self, name)
+            if not _MON_QUANTITY.fullmatch(value):
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be a Kubernetes quantity in Gi or Ti, e.g. 150Gi"))
+        if size is not None and volume is not None and _MON_QUANTITY.fullmatch(self.prometheus_volume_size) and size > 0.9 * volume:
+            problems.append(Problem(f"{key}.retentionSize", self.retention_size,
+                                    f"must stay below 90% of prometheusVolumeSize ({self.prometheus_volume_size}); the WAL needs the rest"))
+        minimum = {"prometheus_replicas": 2, "alertmanager_replicas": 3} if ctx.production else {"prometheus_replicas": 1, "alertmanager_replicas": 1}
+        for name, least in minimum.items():
+            if getattr(self, name) < least:
+                problems.append(Problem(f"{key}.{camel(name)}", getattr(self, name),
+                                        f"must be at least {least}{' in production' if ctx.production else ''}"))
+
 
 # --- end section: monitoring ------------------------------------------------
 
 # --- section: backup (issue 7) ----------------------------------------------
 
+_REGION_NAME = re.compile(r"(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d")
+_BACKUP_CRON = re.compile(r"cron\(\S+ \S+ \S+ \S+ \S+ \S+\)")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,63}")
+
+
+def _partition_of(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
 
 @dataclass(frozen=True)
 class DrConfig:
-    """Disaster-recovery region (``golive:dr``)."""
+    """Disaster-recovery region (``golive:dr``): replica backup bucket and the copy vault live there."""
+
+    region: str = doc("AWS region of the DR copies; must differ from golive:region and be in the same partition.", "eu-central-1")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not _REGION_NAME.fullmatch(self.region):
+            problems.append(Problem(f"{key}.region", self.region, "must be an AWS region name such as eu-central-1"))
+
+
+@cross_check
+def _dr_region_differs(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """A DR copy in the primary region dies with it; replication cannot cross partitions."""
+    dr = config.dr.region
+    if dr == config.region:
+        problems.append(Problem(f"{NAMESPACE}:dr.region", dr,
+                                f"must differ from golive:region ({config.region}): a copy in the same region is lost with it"))
+    elif _partition_of(dr) != config.partition:
+        problems.append(Problem(f"{NAMESPACE}:dr.region", dr,
+                                f"must be in the same AWS partition as golive:region ({config.region}) for replication and copies"))
 
 
 @dataclass(frozen=True)
 class BackupConfig:
-    """Backup buckets and AWS Backup plans (``golive:backup``)."""
+    """Backup buckets and AWS Backup plans (``golive:backup``).
+
+    Defaults follow the listings report: daily full backups at 02:00 UTC kept 30 days,
+    the newest 30 versions of each backup object kept, point-in-time recovery for 35 days.
+    """
+
+    object_lock_mode: Literal["governance", "compliance"] = doc(
+        "S3 Object Lock default mode of the backup buckets: governance (privileged users may lift it) or "
+        "compliance (nobody can, not even the root user, until retention ends).", "governance")
+    object_lock_days: int = doc("Default Object Lock retention of each backup object version, days (1-36500; at least 7 in production).", 30)
+    transition_ia_days: int = doc("Days after which backup objects move to STANDARD_IA (S3 minimum: 30).", 30)
+    transition_archive_days: int = doc("Days after which backup objects move to the archive class; at least transitionIaDays + 30.", 90)
+    archive_storage_class: Literal["GLACIER", "DEEP_ARCHIVE"] = doc(
+        "Archive storage class; GLACIER restores in minutes (expedited), DEEP_ARCHIVE in 12+ hours.", "GLACIER")
+    noncurrent_versions_kept: int = doc("Newest noncurrent versions of each object kept regardless of age (1-100).", 30)
+    noncurrent_expiry_days: int = doc("Days after which older noncurrent versions expire; at least objectLockDays.", 90)
+    abort_multipart_days: int = doc("Days after which incomplete multipart uploads are aborted.", 7)
+    access_log_retention_days: int = doc("Days S3 server access logs are kept (at least 90 in production).", 365)
+    schedule: str = doc("AWS Backup schedule of the daily full backup (UTC), a cron(...) expression with six fields.", "cron(0 2 * * ? *)")
+    start_window_minutes: int = doc("Minutes a scheduled backup may wait to start before it is reported as failed (AWS minimum: 60).", 60)
+    completion_window_minutes: int = doc("Minutes a backup may run before AWS Backup cancels it; at least startWindowMinutes + 60.", 360)
+    retention_days: int = doc("Days each daily recovery point is kept (at least 30 in production).", 30)
+    dr_copy_retention_days: int = doc("Days each copy in the DR vault is kept (at least 30 in production).", 30)
+    continuous_retention_days: int = doc("Days of continuous backup (point-in-time recovery), 1-35.", 35)
+    vault_lock_min_retention_days: int = doc(
+        "Vault Lock minimum retention: no recovery point can be deleted earlier; at most every retention above.", 30)
+    vault_lock_max_retention_days: int = doc("Vault Lock maximum retention; at least every retention above.", 365)
+    vault_lock_compliance_after_days: int | None = doc(
+        "Unset: Vault Lock in governance mode (removable with IAM permission). Set (>= 3): the lock becomes "
+        "immutable compliance mode after this grace period; irreversible.", None)
+    notification_emails: tuple[str, ...] = doc("E-mail addresses subscribed to failed/expired backup job notifications.", ())
+
+    MAX_CONTINUOUS_DAYS = 35
+    MIN_PRODUCTION_RETENTION_DAYS = 30
+
+    @property
+    def lock_mode(self) -> str:
+        """The S3 API spelling of :attr:`object_lock_mode`."""
+        return self.object_lock_mode.upper()
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        def add(name: str, value: Any, rule: str) -> None:
+            problems.append(Problem(f"{key}.{name}", value, rule))
+
+        if not 1 <= self.object_lock_days <= 36500:
+            add("objectLockDays", self.object_lock_days, "must be from 1 to 36500 days")
+        elif ctx.production and self.object_lock_days < 7:
+            add("objectLockDays", self.object_lock_days, "production locks backups at least 7 days, long enough to notice a ransomware attack")
+        if self.transition_ia_days < 30:
+            add("transitionIaDays", self.transition_ia_days, "S3 moves objects to STANDARD_IA no earlier than 30 days")
+        if self.transition_archive_days < self.transition_ia_days + 30:
+            add("transitionArchiveDays", self.transition_archive_days,
+                f"must come at least 30 days after transitionIaDays ({self.transition_ia_days}): transitions are ordered "
+                "and S3 keeps objects 30 days in STANDARD_IA")
+        if not 1 <= self.noncurrent_versions_kept <= 100:
+            add("noncurrentVersionsKept", self.noncurrent_versions_kept, "must be from 1 to 100 (S3 limit)")
+        if self.noncurrent_expiry_days < max(1, self.object_lock_days):
+            add("noncurrentExpiryDays", self.noncurrent_expiry_days,
+                f"must be at least objectLockDays ({self.object_lock_days}): a locked version cannot expire earlier")
+        if self.abort_multipart_days < 1:
+            add("abortMultipartDays", self.abort_multipart_days, "must be at least 1")
+        if self.access_log_retention_days < 1:
+            add("accessLogRetentionDays", self.access_log_retention_days, "must be at least 1")
+        elif ctx.production and self.access_log_retention_days < 90:
+            add("accessLogRetentionDays", self.access_log_retention_days, "production keeps S3 access logs at least 90 days")
+        if not _BACKUP_CRON.fullmatch(self.schedule):
+            add("schedule", self.schedule, "must be an AWS cron expression with six fields, e.g. cron(0 2 * * ? *)")
+        if self.start_window_minutes < 60:
+            add("startWindowMinutes", self.start_window_minutes, "AWS Backup needs a start window of at least 60 minutes")
+        if self.completion_window_minutes < self.start_window_minutes + 60:
+            add("completionWindowMinutes", self.completion_window_minutes,
+                f"must be at least startWindowMinutes + 60 ({self.start_window_minutes + 60})")
+        retentions = {
+            "retentionDays": self.retention_days,
+            "drCopyRetentionDays": self.dr_copy_retention_days,
+            "continuousRetentionDays": self.continuous_retention_days,
+        }
+        for name, days in retentions.items():
+            if days < 1:
+                add(name, days, "must be at least 1 day")
+            elif ctx.production and name != "continuousRetentionDays" and days < self.MIN_PRODUCTION_RETENTION_DAYS:
+                add(name, days, f"production keeps recovery points at least {self.MIN_PRODUCTION_RETENTION_DAYS} days")
+        if self.continuous_retention_days > self.MAX_CONTINUOUS_DAYS:
+            add("continuousRetentionDays", self.continuous_retention_days,
+                f"AWS Backup keeps continuous backups at most {self.MAX_CONTINUOUS_DAYS} days")
+        low, high = self.vault_lock_min_retention_days, self.vault_lock_max_retention_days
+        if low < 1:
+            add("vaultLockMinRetentionDays", low, "must be at least 1 day")
+        elif ctx.production and low < 7:
+            add("vaultLockMinRetentionDays", low, "production locks recovery points at least 7 days, long enough to notice an attack")
+        elif low > min(retentions.values()):
+            shortest = min(retentions, key=lambda n: retentions[n])
+            add("vaultLockMinRetentionDays", low,
+                f"must not exceed {shortest} ({retentions[shortest]}): a locked vault rejects shorter-lived recovery points")
+        if high < max(low, *retentions.values()):
+            add("vaultLockMaxRetentionDays", high, "must be at least vaultLockMinRetentionDays and every retention above")
+        elif high > 36500:
+            add("vaultLockMaxRetentionDays", high, "must be at most 36500 days")
+        grace = self.vault_lock_compliance_after_days
+        if grace is not None and grace < 3:
+            add("vaultLockComplianceAfterDays", grace, "AWS Backup needs a grace period of at least 3 days before compliance mode")
+        for i, email in enumerate(self.notification_emails):
+            if not _EMAIL.fullmatch(email):
+                add(f"notificationEmails[{i}]", email, "must be an e-mail address")
 
 
 # --- end section: backup ----------------------------------------------------

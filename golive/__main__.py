@@ -37,26 +37,52 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from . import check, engine, summary
+    from . import check, engine, formats
 
     if args.synth_file:
-        result = engine.SynthResult.from_document(json.loads(pathlib.Path(args.synth_file).read_text()))
+        try:
+            doc = json.loads(pathlib.Path(args.synth_file).read_text())
+            result = engine.SynthResult.from_document(doc)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
     else:
         result = _synth(args)
     checked = check.check(result)
-    text = summary.verdict(checked)
-    if args.format == "json":
-        text = json.dumps(
-            {
-                "stack": result.stack,
-                "mandatoryViolations": len(checked.mandatory),
-                "findings": [f.__dict__ for f in checked.findings],
-            },
-            indent=2,
-            sort_keys=True,
-        )
-    _emit(text, args.out)
+    text = formats.render(args.format, checked, result)
+    try:
+        _emit(text, args.out)
+    except OSError as err:
+        if not args.out:
+            raise
+        raise engine.UsageError(f"cannot write {args.out}: {err}") from None
     return EXIT_VIOLATION if checked.mandatory else EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """What a change does to the stack: two synth documents, or a git revision against the working tree."""
+    from . import diff, engine
+
+    if args.git_base and (args.base or args.head):
+        raise engine.UsageError("diff: give either BASE.json HEAD.json or --git-base REV, not both")
+    if not args.git_base and not (args.base and args.head):
+        raise engine.UsageError("diff: give BASE.json and HEAD.json, or --git-base REV")
+    if args.limit < 1_000:
+        raise engine.UsageError("diff: --limit must be at least 1000 characters")
+    if args.git_base:
+        result = diff.diff_git(args.git_base, args.stack, with_policy=not args.no_policy)
+    else:
+        result = diff.diff_files(args.base, args.head, with_policy=not args.no_policy)
+    if args.format == "markdown":
+        text = diff.render_markdown(result, limit=args.limit)
+    else:
+        text = diff.RENDER[args.format](result)
+    try:
+        _emit(text.rstrip("\n"), args.out)
+    except OSError as err:
+        if not args.out:
+            raise
+        raise engine.UsageError(f"cannot write {args.out}: {err}") from None
+    return EXIT_OK
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -83,12 +109,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     policies = check.load_policies()
     import_s = time.perf_counter() - t0
 
+    config = secret_keys = None
+    if args.services is not None:
+        # N services shaped like the stack's own (hosts under the same domain), for scaling measurements.
+        config, secret_keys = engine.load_stack_config(args.stack)
+        own = json.loads(config.get("golive:services") or "[]")
+        host = next((s["host"] for s in own if s.get("host")), "svc.golive.example.com")
+        domain = host.split(".", 1)[1]
+        config["golive:services"] = json.dumps(
+            [{"name": f"svc-{i:03d}", "port": 8080, "host": f"svc-{i:03d}.{domain}"} for i in range(args.services)]
+        )
+
     synth_times: list[float] = []
     check_times: list[float] = []
     result = None
     for _ in range(args.repeat):
         t = time.perf_counter()
-        result = engine.synth(args.stack)
+        result = engine.synth(args.stack, config=config, secret_keys=secret_keys)
         synth_times.append(time.perf_counter() - t)
         t = time.perf_counter()
         check.check(result, policies)
@@ -106,6 +143,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "peak_rss_mb": round(peak_mb, 1),
         "repeat": args.repeat,
     }
+    if args.services is not None:
+        figures["services"] = args.services
     if args.format == "json":
         print(json.dumps(figures, indent=2))
     else:
@@ -136,9 +175,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="apply the policy pack to the synthesized stack")
     stack_arg(p)
     p.add_argument("--synth-file", help="check this synth document instead of synthesizing")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "junit", "markdown"),
+        default="text",
+        help="text (default), json (every policy x resource result), sarif (2.1.0, code scanning), junit (one test case per policy), "
+        "markdown (the readiness report)",
+    )
     p.add_argument("--out", help="write the result here")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "diff",
+        help="structural diff of two synth documents, or of a git revision against the working tree",
+        description="Compare BASE.json and HEAD.json (from `synth --out`), or with --git-base REV synthesize REV in a "
+        "temporary git worktree and diff it against the working tree. Secret values are never shown.",
+    )
+    p.add_argument("base", nargs="?", help="the base synth document")
+    p.add_argument("head", nargs="?", help="the head synth document")
+    p.add_argument("--git-base", metavar="REV", help="synthesize this git revision as the base and the working tree as the head")
+    stack_arg(p)
+    p.add_argument("--format", choices=("markdown", "json", "text"), default="markdown")
+    p.add_argument("--out", help="write the diff here")
+    p.add_argument("--limit", type=int, default=65_000, help="markdown: stay below this many characters (default 65000)")
+    p.add_argument("--no-policy", action="store_true", help="leave out the policy verdict and its delta")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("preview", help="the main job: resource tree, counts and policy verdict")
     stack_arg(p)
@@ -147,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure synth and check")
     stack_arg(p)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--services", type=int, metavar="N", help="replace the stack's service catalog with N generated services")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_bench)
     return parser

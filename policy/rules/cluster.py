@@ -1,5 +1,271 @@
-"""Cluster rules (issue 4)."""
+"""Cluster rules (issue 4): EKS control plane, node groups, launch templates, in-cluster baseline."""
 
 from __future__ import annotations
 
-POLICIES: list = []
+import re
+
+from pulumi_policy import Severity
+
+from . import types as t
+from ._base import depends_via, get, is_production, of_type, resource_policy, stack_policy
+
+OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+ALL_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+
+def _check_endpoint(args, cfg):
+    vpc = get(args.props, "vpcConfig") or {}
+    if not get(vpc, "endpointPrivateAccess"):
+        yield f"EKS cluster {args.name}: the private endpoint is off, so nodes and operators reach the API over the internet."
+    # EKS opens the public endpoint when the field is unset, and to 0.0.0.0/0 when no CIDR is listed.
+    if get(vpc, "endpointPublicAccess", True):
+        cidrs = get(vpc, "publicAccessCidrs") or []
+        if not cidrs:
+            yield (f"EKS cluster {args.name}: the public API endpoint is on without publicAccessCidrs, "
+                   "which EKS opens to 0.0.0.0/0.")
+        for cidr in cidrs:
+            if cidr in OPEN_CIDRS:
+                yield f"EKS cluster {args.name}: the public API endpoint is open to {cidr}."
+
+
+eks_endpoint_restricted = resource_policy(
+    name="cluster-eks-endpoint-restricted",
+    description="The EKS API endpoint is private; a public endpoint is allowed only for listed CIDRs, never 0.0.0.0/0.",
+    types=(t.EKS_CLUSTER,),
+    check=_check_endpoint,
+    severity=Severity.CRITICAL,
+    category="Security",
+    remediation="Leave golive:cluster.endpointPublicAccess false, or list the operators' CIDRs in golive:cluster.publicAccessCidrs.",
+    controls=("fsbp:EKS.1", "checkov:CKV_AWS_38", "checkov:CKV_AWS_39"),
+)
+
+
+def _check_secrets_encryption(args, cfg):
+    configs = get(args.props, "encryptionConfig")
+    configs = configs if isinstance(configs, list) else [configs] if configs else []
+    encrypted = [c for c in configs if "secrets" in (get(c, "resources") or [])]
+    if not encrypted:
+        yield f"EKS cluster {args.name} does not envelope-encrypt Kubernetes secrets (encryptionConfig with resources [secrets])."
+        return
+    for c in encrypted:
+        key = get(c, "provider.keyArn")
+        if not key:
+            yield f"EKS cluster {args.name}: secrets encryption names no KMS key."
+        elif "alias/aws/" in str(key):
+            yield f"EKS cluster {args.name}: secrets are encrypted with an AWS-managed key ({key}); use a customer-managed key."
+
+
+eks_secrets_encrypted = resource_policy(
+    name="cluster-eks-secrets-encrypted",
+    description="EKS clusters envelope-encrypt Kubernetes secrets with a customer-managed KMS key.",
+    types=(t.EKS_CLUSTER,),
+    check=_check_secrets_encryption,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Pass encryption_config with resources=['secrets'] and the ARN of a components.kms.EncryptionKey.",
+    controls=("fsbp:EKS.3", "checkov:CKV_AWS_58"),
+)
+
+
+def _check_logging(args, cfg):
+    enabled = set(get(args.props, "enabledClusterLogTypes") or [])
+    missing = [lt for lt in cfg["requiredLogTypes"] if lt not in enabled]
+    if missing:
+        yield f"EKS cluster {args.name} does not log {', '.join(missing)}; audits and incident reviews need every control-plane log type."
+
+
+eks_logging = resource_policy(
+    name="cluster-eks-control-plane-logging",
+    description="EKS clusters send all five control-plane log types to CloudWatch Logs.",
+    types=(t.EKS_CLUSTER,),
+    check=_check_logging,
+    severity=Severity.MEDIUM,
+    category="Monitoring & Alerting",
+    remediation="Set enabled_cluster_log_types to api, audit, authenticator, controllerManager and scheduler.",
+    controls=("fsbp:EKS.8", "checkov:CKV_AWS_37"),
+    defaults={"requiredLogTypes": ALL_LOG_TYPES},
+)
+
+
+def _check_version(args, cfg):
+    version = get(args.props, "version")
+    supported = list(cfg["supportedVersions"])
+    if not version:
+        yield f"EKS cluster {args.name} does not pin a Kubernetes version; EKS would pick one. Pin one of {', '.join(supported)}."
+    elif str(version) not in supported:
+        yield (f"EKS cluster {args.name} runs Kubernetes {version}, outside standard support ({', '.join(supported)}); "
+               "upgrade before go-live.")
+
+
+eks_supported_version = resource_policy(
+    name="cluster-eks-supported-version",
+    description="EKS clusters pin a Kubernetes version that is in EKS standard support.",
+    types=(t.EKS_CLUSTER,),
+    check=_check_version,
+    severity=Severity.HIGH,
+    category="Infrastructure",
+    remediation="Set golive:cluster.version to a supported version and upgrade add-ons to match.",
+    controls=("fsbp:EKS.2",),
+    defaults={"supportedVersions": ("1.32", "1.33", "1.34")},
+)
+
+
+def _check_node_group(args, cfg):
+    scaling = get(args.props, "scalingConfig") or {}
+    low, high = get(scaling, "minSize", 0), get(scaling, "maxSize", 0)
+    production = is_production(args)
+    if production and low < cfg["minSize"]:
+        yield f"node group {args.name} may shrink to {low} node(s); production keeps at least {cfg['minSize']} so one node failure leaves capacity."
+    if high < low:
+        yield f"node group {args.name}: maxSize {high} is below minSize {low}."
+    subnets = get(args.props, "subnetIds") or []
+    if production and len(subnets) < cfg["minSubnets"]:
+        yield (f"node group {args.name} spans {len(subnets)} subnet(s); production spreads nodes over at least "
+               f"{cfg['minSubnets']} (one per AZ).")
+
+
+node_group_scaling = resource_policy(
+    name="cluster-node-group-scaling",
+    description="Node groups keep at least 2 nodes, allow max >= min and span at least 3 subnets (AZs) in production.",
+    types=(t.EKS_NODE_GROUP,),
+    check=_check_node_group,
+    severity=Severity.HIGH,
+    category="DR & Business Continuity",
+    remediation="Set golive:cluster.nodeMinSize >= 2 and give the node group the private subnets of every AZ.",
+    controls=("well-architected:REL10-BP01",),
+    defaults={"minSize": 2, "minSubnets": 3},
+)
+
+
+def _check_launch_template(args, cfg):
+    metadata = get(args.props, "metadataOptions") or {}
+    if get(metadata, "httpTokens") != "required":
+        yield f"launch template {args.name} allows IMDSv1; set metadata_options.http_tokens='required'."
+    hops = get(metadata, "httpPutResponseHopLimit")
+    if hops is not None and hops > cfg["maxHopLimit"]:
+        yield f"launch template {args.name}: metadata hop limit {hops} exceeds {cfg['maxHopLimit']}."
+    mappings = get(args.props, "blockDeviceMappings") or []
+    if not mappings:
+        yield f"launch template {args.name} declares no block device, so the root volume's encryption depends on account defaults."
+    for m in mappings:
+        ebs = get(m, "ebs")
+        if ebs is not None and str(get(ebs, "encrypted")).lower() != "true":
+            yield f"launch template {args.name}: volume {get(m, 'deviceName', '?')} is not encrypted."
+
+
+launch_template_hardened = resource_policy(
+    name="cluster-launch-template-hardened",
+    description="Launch templates require IMDSv2 (hop limit <= 2) and encrypt every EBS volume.",
+    types=(t.LAUNCH_TEMPLATE,),
+    check=_check_launch_template,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Set metadata_options(http_tokens='required', http_put_response_hop_limit=2) and ebs.encrypted='true' with a kms_key_id.",
+    controls=("fsbp:EC2.170", "checkov:CKV_AWS_79", "checkov:CKV_AWS_341"),
+    defaults={"maxHopLimit": 2},
+)
+
+
+def _labels(resource):
+    return get(resource.props, "metadata.labels") or {}
+
+
+def _in_namespace(resource, namespace) -> bool:
+    if any(dep.urn == namespace.urn for dep in depends_via(resource, "metadata")):
+        return True
+    name = get(namespace.props, "metadata.name")
+    return bool(name) and get(resource.props, "metadata.namespace") == name
+
+
+def _is_default_deny(policy) -> bool:
+    spec = get(policy.props, "spec") or {}
+    selector = get(spec, "podSelector") or {}
+    return (
+        not get(selector, "matchLabels")
+        and not get(selector, "matchExpressions")
+        and "Ingress" in (get(spec, "policyTypes") or [])
+        and not get(spec, "ingress")
+    )
+
+
+def _check_namespaces(args, cfg):
+    namespaces = of_type(args, t.K8S_NAMESPACE)
+    hpas = of_type(args, t.K8S_HPA)
+    policies = of_type(args, t.K8S_NETWORK_POLICY)
+    for ns in namespaces:
+        is_service = cfg["serviceLabel"] in _labels(ns) or any(_in_namespace(h, ns) for h in hpas)
+        if not is_service:
+            continue
+        name = get(ns.props, "metadata.name") or ns.name
+        labels = _labels(ns)
+        if labels.get("pod-security.kubernetes.io/enforce") != "restricted":
+            yield (f"service namespace {name} does not enforce Pod Security 'restricted' "
+                   f"(pod-security.kubernetes.io/enforce = {labels.get('pod-security.kubernetes.io/enforce', 'unset')})."), ns.urn
+        if not any(_in_namespace(p, ns) and _is_default_deny(p) for p in policies):
+            yield (f"service namespace {name} has no default-deny NetworkPolicy (empty podSelector, policyTypes Ingress, "
+                   "no ingress rules); every pod would accept traffic from anywhere in the cluster."), ns.urn
+
+
+namespace_isolation = stack_policy(
+    name="cluster-service-namespace-isolation",
+    description="Every service namespace enforces Pod Security 'restricted' and has a default-deny NetworkPolicy.",
+    check=_check_namespaces,
+    types=(t.K8S_NAMESPACE, t.K8S_NETWORK_POLICY),
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Declare service namespaces through components.services.ServiceCatalog (golive:services).",
+    controls=("cis-eks:5.2.1", "cis-eks:4.3.2"),
+    defaults={"serviceLabel": "golive.io/service"},
+)
+
+
+def _check_hpa(args, cfg):
+    low = get(args.props, "spec.minReplicas", 1)
+    if low < cfg["minReplicas"]:
+        yield (f"HPA {args.name} lets its workload scale down to {low} replica(s); keep at least {cfg['minReplicas']} "
+               "so a node failure or rollout never takes the service down.")
+
+
+hpa_min_replicas = resource_policy(
+    name="cluster-hpa-min-replicas",
+    description="Every HorizontalPodAutoscaler keeps at least 2 replicas.",
+    types=(t.K8S_HPA,),
+    check=_check_hpa,
+    severity=Severity.HIGH,
+    category="DR & Business Continuity",
+    remediation="Set minReplicas >= 2 for the service in golive:services.",
+    defaults={"minReplicas": 2},
+)
+
+_EXACT_VERSION = re.compile(r"v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?")
+
+
+def _check_chart_version(args, cfg):
+    version = get(args.props, "version")
+    if not version:
+        yield f"Helm release {args.name} does not pin a chart version; every deployment could install a different chart."
+    elif not _EXACT_VERSION.fullmatch(str(version)):
+        yield f"Helm release {args.name} pins chart version {version!r}, a range; pin an exact version such as 1.2.3."
+
+
+helm_chart_pinned = resource_policy(
+    name="cluster-helm-chart-pinned",
+    description="Helm releases pin an exact chart version.",
+    types=(t.HELM_RELEASE, t.HELM_CHART_V4),
+    check=_check_chart_version,
+    severity=Severity.MEDIUM,
+    category="Infrastructure",
+    remediation="Pin the chart version in golive config (e.g. golive:cluster.charts) and pass it as `version`.",
+)
+
+POLICIES = [
+    eks_endpoint_restricted,
+    eks_secrets_encrypted,
+    eks_logging,
+    eks_supported_version,
+    node_group_scaling,
+    launch_template_hardened,
+    namespace_isolation,
+    hpa_min_replicas,
+    helm_chart_pinned,
+]

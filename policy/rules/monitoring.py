@@ -1,5 +1,262 @@
-"""Monitoring rules (issue 6)."""
+"""Monitoring rules (issue 6): actionable alerts, retained metrics, a paging route, a private encrypted log store."""
 
 from __future__ import annotations
 
-POLICIES: list = []
+import re
+
+from pulumi_policy import Severity
+
+from . import types as t
+from ._base import as_json, get, resource_policy
+
+STACK_CHART = "kube-prometheus-stack"
+SEVERITIES = ("critical", "warning", "info")
+NOTIFIER_KEYS = ("pagerduty_configs", "opsgenie_configs", "slack_configs", "email_configs", "webhook_configs", "sns_configs",
+                 "victorops_configs", "msteams_configs", "pushover_configs", "telegram_configs", "wechat_configs", "discord_configs")
+# Receiver settings that would hold a key in clear; each has a *_file twin.
+PLAIN_SECRET_KEYS = ("routing_key", "service_key", "api_key", "api_url", "auth_password", "smtp_auth_password", "slack_api_url",
+                     "pagerduty_url_key", "bot_token")
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def _seconds(value: object) -> float | None:
+    """A Prometheus duration such as ``15d`` or ``1w2d`` in seconds."""
+    if not isinstance(value, str) or not value or not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
+        return None
+    return sum(int(n) * _SECONDS[unit] for n, unit in _DURATION.findall(value))
+
+
+def _is_stack(args) -> bool:
+    return args.resource_type == t.HELM_RELEASE and get(args.props, "chart") == STACK_CHART
+
+
+def _values(args) -> dict:
+    return as_json(get(args.props, "values")) or {}
+
+
+# --------------------------------------------------------------------------- alert rules
+
+
+def _check_alert_rules(args, cfg):
+    spec = as_json(get(args.props, "spec")) or {}
+    for group in get(spec, "groups") or []:
+        for rule in group.get("rules") or []:
+            name = rule.get("alert")
+            if not name:
+                continue
+            labels, annotations = rule.get("labels") or {}, rule.get("annotations") or {}
+            where = f"alert {name} in {args.name} (group {group.get('name')})"
+            if labels.get("severity") not in cfg["severities"]:
+                yield f"{where} has severity {labels.get('severity')!r}; use one of {', '.join(cfg['severities'])} so routing can page or ticket it."
+            missing = [k for k in cfg["requiredLabels"] if k != "severity" and not labels.get(k)]
+            missing += [k for k in cfg["requiredAnnotations"] if not annotations.get(k)]
+            if missing:
+                yield f"{where} lacks {', '.join(missing)}; whoever is paged needs the service, a summary and a runbook."
+            url = annotations.get("runbook_url", "")
+            if url and not url.startswith("https://"):
+                yield f"{where} has runbook_url {url!r}; it must be an https:// link to docs/runbooks."
+
+
+alert_rules_labelled = resource_policy(
+    name="monitoring-alert-rules-labelled",
+    description="Every PrometheusRule alert carries severity, service, summary and runbook_url.",
+    types=(t.PROMETHEUS_RULE,),
+    check=_check_alert_rules,
+    severity=Severity.MEDIUM,
+    category="Monitoring & Alerting",
+    remediation="Declare alerts through components/monitoring/rules.py (Alert carries every label and annotation) and add a runbook page.",
+    controls=("well-architected:OPS08-BP04",),
+    defaults={"severities": SEVERITIES, "requiredLabels": ("severity", "service"), "requiredAnnotations": ("summary", "runbook_url")},
+)
+
+
+# --------------------------------------------------------------------------- Prometheus retention
+
+
+def _check_retention(args, cfg):
+    if not _is_stack(args):
+        return
+    spec = get(_values(args), "prometheus.prometheusSpec") or {}
+    retention = spec.get("retention")
+    seconds = _seconds(retention)
+    if seconds is None:
+        yield (f"{args.name}: prometheus.prometheusSpec.retention is {retention!r}; set it explicitly (the chart's default is 10d), "
+               f"at least {cfg['minRetentionDays']}d.")
+    elif seconds < cfg["minRetentionDays"] * 86400:
+        yield f"{args.name}: Prometheus keeps {retention} of metrics; keep at least {cfg['minRetentionDays']}d for SLO windows and incident review."
+    if not get(spec, "storageSpec.volumeClaimTemplate"):
+        yield f"{args.name}: Prometheus has no persistent volume (storageSpec.volumeClaimTemplate); a restart loses the retained metrics."
+
+
+prometheus_retention = resource_policy(
+    name="monitoring-prometheus-retention",
+    description="Prometheus keeps at least 15 days of metrics on persistent volumes.",
+    types=(t.HELM_RELEASE,),
+    check=_check_retention,
+    severity=Severity.MEDIUM,
+    category="Monitoring & Alerting",
+    remediation="Set golive:monitoring.retention (>= 15d); keep the storageSpec the Monitoring component sets.",
+    controls=("well-architected:OPS08-BP01",),
+    defaults={"minRetentionDays": 15},
+)
+
+
+# --------------------------------------------------------------------------- Alertmanager
+
+
+def _matches(matcher: str, labels: dict[str, str]) -> bool:
+    m = re.fullmatch(r'\s*([a-zA-Z_]\w*)\s*(!=|=~|!~|=)\s*"?(.*?)"?\s*', matcher)
+    if not m:
+        return False
+    name, op, value = m.groups()
+    actual = labels.get(name, "")
+    if op in ("=", "!="):
+        return (actual == value) == (op == "=")
+    return bool(re.fullmatch(value, actual)) == (op == "=~")
+
+
+def _route_receivers(route: dict, labels: dict[str, str]) -> list[str]:
+    """Receivers Alertmanager picks for ``labels`` (matchers and match/match_re, continue, nesting)."""
+
+    def route_matches(r: dict) -> bool:
+        matchers = list(r.get("matchers") or [])
+        matchers += [f'{k}="{v}"' for k, v in (r.get("match") or {}).items()]
+        matchers += [f'{k}=~"{v}"' for k, v in (r.get("match_re") or {}).items()]
+        return all(_matches(m, labels) for m in matchers)
+
+    def walk(r: dict) -> list[str]:
+        found: list[str] = []
+        for child in r.get("routes") or []:
+            if route_matches(child):
+                found += walk(child)
+                if not child.get("continue"):
+                    break
+        return found or ([r["receiver"]] if r.get("receiver") else [])
+
+    return walk(route)
+
+
+def _check_critical_receiver(args, cfg):
+    if not _is_stack(args):
+        return
+    config = as_json(get(_values(args), "alertmanager.config")) or {}
+    receivers = {r.get("name"): r for r in config.get("receivers") or []}
+    reached = _route_receivers(config.get("route") or {}, {"severity": "critical", "alertname": "PolicyProbe", "service": "any"})
+    notifying = [name for name in reached if any(receivers.get(name, {}).get(k) for k in NOTIFIER_KEYS)]
+    if not notifying:
+        yield (f"{args.name}: a severity=critical alert reaches {', '.join(reached) or 'no receiver'}, none of which notifies anyone; "
+               "route critical alerts to a paging receiver.")
+    elif cfg["requirePager"] and not any(receivers[n].get(k) for n in notifying for k in cfg["pagerKeys"]):
+        yield f"{args.name}: critical alerts reach {', '.join(notifying)} but no pager ({', '.join(cfg['pagerKeys'])})."
+
+
+alertmanager_critical_receiver = resource_policy(
+    name="monitoring-alertmanager-critical-receiver",
+    description="Alertmanager routes severity=critical alerts to at least one receiver that pages.",
+    types=(t.HELM_RELEASE,),
+    check=_check_critical_receiver,
+    severity=Severity.HIGH,
+    category="Monitoring & Alerting",
+    remediation="Keep the critical routes of components/monitoring/alertmanager.py (PagerDuty and Slack).",
+    controls=("well-architected:OPS10-BP02",),
+    defaults={"requirePager": True, "pagerKeys": ("pagerduty_configs", "opsgenie_configs", "victorops_configs")},
+)
+
+
+def _plain_secrets(node, path: str):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else key
+            if key in PLAIN_SECRET_KEYS and value:
+                yield here
+            else:
+                yield from _plain_secrets(value, here)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _plain_secrets(value, f"{path}[{i}]")
+
+
+def _check_secrets_in_files(args, cfg):
+    if not _is_stack(args):
+        return
+    config = as_json(get(_values(args), "alertmanager.config")) or {}
+    for where in _plain_secrets(config, "alertmanager.config"):
+        yield (f"{args.name}: {where} puts a receiver secret in Helm values (stored in clear in the release); "
+               "use its *_file form with a mounted Secret (alertmanagerSpec.secrets).")
+
+
+alertmanager_secrets_in_files = resource_policy(
+    name="monitoring-alertmanager-secrets-in-files",
+    description="Alertmanager receiver keys are read from mounted secret files, never written in Helm values.",
+    types=(t.HELM_RELEASE,),
+    check=_check_secrets_in_files,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Write keys into the alertmanager-receivers Secret and reference routing_key_file / api_url_file / auth_password_file.",
+    controls=("cis-k8s:5.4.1",),
+)
+
+
+# --------------------------------------------------------------------------- OpenSearch
+
+
+def _check_opensearch_encrypted(args, cfg):
+    if not get(args.props, "encryptAtRest.enabled"):
+        yield f"OpenSearch domain {args.name} does not encrypt data at rest."
+    elif not get(args.props, "encryptAtRest.kmsKeyId"):
+        yield f"OpenSearch domain {args.name} encrypts at rest with the AWS-owned key; use a customer-managed KMS key."
+    if not get(args.props, "nodeToNodeEncryption.enabled"):
+        yield f"OpenSearch domain {args.name} sends data between nodes unencrypted; enable node-to-node encryption."
+    if not get(args.props, "domainEndpointOptions.enforceHttps"):
+        yield f"OpenSearch domain {args.name} accepts plain HTTP; set enforce_https."
+    policy = get(args.props, "domainEndpointOptions.tlsSecurityPolicy")
+    if policy not in cfg["tlsPolicies"]:
+        yield f"OpenSearch domain {args.name} allows TLS policy {policy!r}; require one of {', '.join(cfg['tlsPolicies'])} (TLS 1.2+)."
+
+
+opensearch_encrypted = resource_policy(
+    name="monitoring-opensearch-encrypted",
+    description="OpenSearch domains encrypt at rest with a CMK and between nodes, and accept HTTPS with TLS 1.2+ only.",
+    types=(t.OPENSEARCH_DOMAIN,),
+    check=_check_opensearch_encrypted,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Keep the Logging component's encrypt_at_rest (kms_key_id), node_to_node_encryption and domain_endpoint_options.",
+    controls=("fsbp:Opensearch.1", "fsbp:Opensearch.3", "fsbp:Opensearch.8", "checkov:CKV_AWS_5", "checkov:CKV_AWS_6",
+              "checkov:CKV_AWS_83", "checkov:CKV_AWS_228", "checkov:CKV_AWS_247"),
+    defaults={"tlsPolicies": ("Policy-Min-TLS-1-2-2019-07", "Policy-Min-TLS-1-2-PFS-2023-10", "Policy-Min-TLS-1-2-RFC9151-FIPS-2024-08")},
+)
+
+
+def _check_opensearch_private(args, cfg):
+    if not get(args.props, "vpcOptions.subnetIds"):
+        yield f"OpenSearch domain {args.name} has a public endpoint; place it in the VPC's private subnets (vpc_options)."
+    if not get(args.props, "advancedSecurityOptions.enabled"):
+        yield f"OpenSearch domain {args.name} has no fine-grained access control."
+    elif get(args.props, "advancedSecurityOptions.anonymousAuthEnabled"):
+        yield f"OpenSearch domain {args.name} allows anonymous access."
+    published = {get(o, "logType") for o in get(args.props, "logPublishingOptions") or [] if get(o, "enabled", True)}
+    if "AUDIT_LOGS" not in published:
+        yield f"OpenSearch domain {args.name} does not publish audit logs to CloudWatch."
+
+
+opensearch_private = resource_policy(
+    name="monitoring-opensearch-private",
+    description="OpenSearch domains live in the VPC, use fine-grained access control without anonymous access, and publish audit logs.",
+    types=(t.OPENSEARCH_DOMAIN,),
+    check=_check_opensearch_private,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Keep the Logging component's vpc_options, advanced_security_options and log_publishing_options.",
+    controls=("fsbp:Opensearch.2", "fsbp:Opensearch.5", "fsbp:Opensearch.7", "checkov:CKV_AWS_137", "checkov:CKV_AWS_317"),
+)
+
+POLICIES = [
+    alert_rules_labelled,
+    prometheus_retention,
+    alertmanager_critical_receiver,
+    alertmanager_secrets_in_files,
+    opensearch_encrypted,
+    opensearch_private,
+]

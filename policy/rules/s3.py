@@ -1,5 +1,241 @@
-"""s3 rules (issue 7)."""
+"""S3 rules for every bucket of the stack: versioning, KMS encryption, public access blocked, TLS only.
+
+With pulumi_aws 7 a bucket's settings are separate resources (``BucketVersioning``,
+``BucketServerSideEncryptionConfiguration``, ...). They are joined to their bucket by
+the property dependency of their ``bucket`` input, which is known at preview (ids
+are not). The bucket's own deprecated inline settings are honoured as well.
+"""
 
 from __future__ import annotations
 
-POLICIES: list = []
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import PolicyResource, Severity
+
+from . import types as t
+from ._base import as_json, depends_via, get, of_type, stack_policy
+
+UNKNOWN = "[unknown]"
+
+
+# --------------------------------------------------------------------------- shared helpers (also used by backup.py)
+
+
+def attached(args: Any, types: Iterable[str], prop: str = "bucket") -> dict[str, list[PolicyResource]]:
+    """Resources of ``types`` indexed by the URN of each resource their ``prop`` depends on."""
+    index: dict[str, list[PolicyResource]] = {}
+    for resource in of_type(args, *types):
+        for target in depends_via(resource, prop):
+            index.setdefault(target.urn, []).append(resource)
+    return index
+
+
+def region_of(resource: PolicyResource) -> str | None:
+    """Where AWS creates the resource: its own ``region`` input (pulumi_aws 7), else its provider's."""
+    own = get(resource.props, "region")
+    if own and own != UNKNOWN:
+        return own
+    provider = resource.provider
+    region = get(provider.props or {}, "region") if provider is not None else None
+    return region if region and region != UNKNOWN else None
+
+
+def tags_of(resource: PolicyResource) -> dict[str, str]:
+    tags = get(resource.props, "tags")
+    return dict(tags) if isinstance(tags, Mapping) else {}
+
+
+def statements(document: Any) -> list[dict[str, Any]]:
+    document = as_json(document)
+    if not isinstance(document, Mapping):
+        return []
+    found = document.get("Statement") or []
+    return [s for s in ([found] if isinstance(found, Mapping) else found) if isinstance(s, Mapping)]
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+# --------------------------------------------------------------------------- versioning
+
+
+def _check_versioning(args, cfg):
+    versionings = attached(args, t.S3_VERSIONINGS)
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        if get(bucket.props, "versioning.enabled") is True:
+            continue
+        statuses = [get(v.props, "versioningConfiguration.status") for v in versionings.get(bucket.urn, [])]
+        if "Enabled" in statuses:
+            continue
+        state = f"versioning is {statuses[0]}" if statuses else "no BucketVersioning resource enables versioning"
+        yield (f"S3 bucket {bucket.name}: {state}; an overwritten or deleted object cannot be recovered.", bucket.urn)
+
+
+versioning_enabled = stack_policy(
+    name="s3-bucket-versioning",
+    description="Every S3 bucket has versioning enabled (a BucketVersioning resource with status Enabled).",
+    types=t.S3_BUCKETS,
+    check=_check_versioning,
+    severity=Severity.HIGH,
+    category="DR & Business Continuity",
+    remediation="Declare aws.s3.BucketVersioning(bucket=bucket.id, versioning_configuration={'status': 'Enabled'}) for the bucket.",
+    controls=("fsbp:S3.14", "checkov:CKV_AWS_21"),
+)
+
+
+# --------------------------------------------------------------------------- encryption
+
+
+def _sse_rules(bucket: PolicyResource, configs: list[PolicyResource]) -> list[tuple[dict[str, Any], PolicyResource | None]]:
+    rules: list[tuple[dict[str, Any], PolicyResource | None]] = []
+    inline = get(bucket.props, "serverSideEncryptionConfiguration.rule")
+    if isinstance(inline, Mapping):
+        rules.append((dict(inline), None))
+    for config in configs:
+        rules += [(dict(rule), config) for rule in as_list(get(config.props, "rules")) if isinstance(rule, Mapping)]
+    return rules
+
+
+def _uses_cmk(rule: Mapping[str, Any], config: PolicyResource | None) -> bool:
+    key = get(rule, "applyServerSideEncryptionByDefault.kmsMasterKeyId")
+    if key and key != UNKNOWN:
+        return "alias/aws/" not in str(key)
+    # At preview the key's ARN is unknown; the dependency on a KMS key resource is not.
+    return config is not None and any(d.resource_type == t.KMS_KEY for d in depends_via(config, "rules"))
+
+
+def _check_encryption(args, cfg):
+    configs = attached(args, t.S3_ENCRYPTIONS)
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        rules = _sse_rules(bucket, configs.get(bucket.urn, []))
+        if not rules:
+            yield (f"S3 bucket {bucket.name} has no default encryption configuration; declare one with a customer-managed "
+                   "KMS key.", bucket.urn)
+            continue
+        algorithms = {get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm") for rule, _ in rules}
+        if any(get(r, "applyServerSideEncryptionByDefault.sseAlgorithm") in ("aws:kms", "aws:kms:dsse") and _uses_cmk(r, c)
+               for r, c in rules):
+            continue
+        reason = str(tags_of(bucket).get(cfg["exceptionTag"]) or "").strip()
+        if algorithms == {"AES256"} and reason in cfg["sseS3Reasons"]:
+            continue  # log delivery that AWS only supports into SSE-S3 buckets
+        if "AES256" in algorithms:
+            yield (f"S3 bucket {bucket.name} uses SSE-S3 (AES256); only buckets whose {cfg['exceptionTag']} tag names a "
+                   f"log delivery that requires SSE-S3 ({', '.join(cfg['sseS3Reasons'])}) may; use SSE-KMS with a "
+                   "customer-managed key.", bucket.urn)
+        else:
+            yield (f"S3 bucket {bucket.name} is not encrypted with a customer-managed KMS key "
+                   f"(algorithm {', '.join(sorted(map(str, algorithms)))}).", bucket.urn)
+
+
+encryption_kms = stack_policy(
+    name="s3-bucket-encryption-kms",
+    description=("Every S3 bucket encrypts by default with SSE-KMS under a customer-managed key. Exception: buckets that "
+                 "receive ALB/NLB or S3 server access logs, which AWS delivers only to SSE-S3 (AES256) buckets, and say so "
+                 "in their golive:encryption-exception tag."),
+    types=t.S3_BUCKETS,
+    check=_check_encryption,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation=("Declare aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms', kms_master_key_id=<CMK ARN> "
+                 "and bucket_key_enabled=True; a log-delivery bucket uses AES256 and tags golive:encryption-exception=<reason>."),
+    controls=("fsbp:S3.17", "checkov:CKV_AWS_145"),
+    defaults={
+        "exceptionTag": "golive:encryption-exception",
+        "sseS3Reasons": ("alb-access-logs", "nlb-access-logs", "s3-server-access-logs"),
+    },
+)
+
+
+# --------------------------------------------------------------------------- public access
+
+
+PUBLIC_ACCESS_SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+
+
+def _check_public_access(args, cfg):
+    blocks = attached(args, (t.S3_PUBLIC_ACCESS_BLOCK,))
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        found = blocks.get(bucket.urn, [])
+        if not found:
+            yield (f"S3 bucket {bucket.name} has no BucketPublicAccessBlock; an ACL or policy mistake could publish it.", bucket.urn)
+            continue
+        best = max(found, key=lambda b: sum(get(b.props, s) is True for s in PUBLIC_ACCESS_SETTINGS))
+        off = [s for s in PUBLIC_ACCESS_SETTINGS if get(best.props, s) is not True]
+        if off:
+            yield (f"S3 bucket {bucket.name}: public access block leaves {', '.join(off)} off; set all four to true.", bucket.urn)
+
+
+public_access_blocked = stack_policy(
+    name="s3-bucket-public-access-blocked",
+    description="Every S3 bucket has a public access block with all four settings on.",
+    types=t.S3_BUCKETS,
+    check=_check_public_access,
+    severity=Severity.CRITICAL,
+    category="Security",
+    remediation=("Declare aws.s3.BucketPublicAccessBlock(bucket=bucket.id, block_public_acls=True, block_public_policy=True, "
+                 "ignore_public_acls=True, restrict_public_buckets=True)."),
+    controls=("fsbp:S3.8", "checkov:CKV_AWS_53", "checkov:CKV_AWS_54", "checkov:CKV_AWS_55", "checkov:CKV_AWS_56"),
+)
+
+
+# --------------------------------------------------------------------------- TLS only
+
+
+def denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
+    """A Deny for everyone, on every S3 action, on the bucket and its objects, when the request is not over TLS."""
+    if statement.get("Effect") != "Deny":
+        return False
+    principal = statement.get("Principal")
+    if principal != "*" and "*" not in as_list(get(principal if isinstance(principal, Mapping) else {}, "AWS")):
+        return False
+    if not {"s3:*", "*"} & set(as_list(statement.get("Action"))):
+        return False
+    condition = statement.get("Condition") or {}
+    secure = None
+    for operator in ("Bool", "BoolIfExists"):
+        value = get(condition, operator)
+        if isinstance(value, Mapping) and "aws:SecureTransport" in value:
+            secure = value["aws:SecureTransport"]
+    if str(secure).lower() != "false":
+        return False
+    resources = [str(r) for r in as_list(statement.get("Resource"))]
+    objects = any(r.endswith("*") for r in resources)
+    bucket_level = any(r == "*" or ("/" not in r.split(":::", 1)[-1] and not r.endswith("/*")) for r in resources)
+    return objects and bucket_level
+
+
+def _check_tls(args, cfg):
+    policies = attached(args, (t.S3_BUCKET_POLICY,))
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        documents = [get(p.props, "policy") for p in policies.get(bucket.urn, [])]
+        if get(bucket.props, "policy"):
+            documents.append(get(bucket.props, "policy"))
+        if not documents:
+            yield (f"S3 bucket {bucket.name} has no bucket policy; it must deny requests made without TLS "
+                   "(aws:SecureTransport = false).", bucket.urn)
+            continue
+        if any(d is None or d == UNKNOWN for d in documents):
+            continue  # computed at preview; `pulumi up` checks the resolved document
+        if not any(denies_insecure_transport(s) for d in documents for s in statements(d)):
+            yield (f"S3 bucket {bucket.name}: its policy does not deny s3:* to everyone on the bucket and its objects "
+                   "when aws:SecureTransport is false.", bucket.urn)
+
+
+tls_only = stack_policy(
+    name="s3-bucket-tls-only",
+    description="Every S3 bucket's policy denies any request not made over TLS (aws:SecureTransport = false).",
+    types=t.S3_BUCKETS,
+    check=_check_tls,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation=("Add to the BucketPolicy a statement: Effect Deny, Principal *, Action s3:*, Resource [bucket ARN, bucket ARN/*], "
+                 "Condition Bool aws:SecureTransport false."),
+    controls=("fsbp:S3.5", "cis:2.1.1"),
+)
+
+POLICIES = [versioning_enabled, encryption_kms, public_access_blocked, tls_only]

@@ -1,5 +1,167 @@
-"""security rules (issue 5)."""
+"""Security baseline rules (issue 5): CloudTrail, GuardDuty, Client VPN."""
 
 from __future__ import annotations
 
-POLICIES: list = []
+from pulumi_policy import Severity
+
+from . import types as t
+from ._base import get, is_production, of_type, refers_to, resource_policy, stack_policy
+
+GUARDDUTY_FEATURES = ("S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "RUNTIME_MONITORING", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION")
+
+# --------------------------------------------------------------------------- CloudTrail
+
+
+def _check_trail_coverage(args, cfg):
+    props = args.props
+    if not get(props, "isMultiRegionTrail"):
+        yield f"trail {args.name} records one region only; activity in any other region goes unseen."
+    if get(props, "includeGlobalServiceEvents") is False:
+        yield f"trail {args.name} skips global service events (IAM, STS, CloudFront)."
+    if get(props, "enableLogging") is False:
+        yield f"trail {args.name} has logging switched off."
+
+
+cloudtrail_multi_region = resource_policy(
+    name="security-cloudtrail-multi-region",
+    description="CloudTrail trails log in every region, include global service events and are switched on.",
+    types=(t.CLOUDTRAIL,),
+    check=_check_trail_coverage,
+    severity=Severity.HIGH,
+    category="Compliance",
+    remediation="Set is_multi_region_trail=True, include_global_service_events=True, enable_logging=True.",
+    controls=("fsbp:CloudTrail.1", "cis:3.1", "checkov:CKV_AWS_67"),
+)
+
+
+def _check_trail_validation(args, cfg):
+    if not get(args.props, "enableLogFileValidation"):
+        yield f"trail {args.name} has no log file validation; tampered or deleted log files would go unnoticed."
+
+
+cloudtrail_log_validation = resource_policy(
+    name="security-cloudtrail-log-validation",
+    description="CloudTrail trails write digest files so log tampering is detectable.",
+    types=(t.CLOUDTRAIL,),
+    check=_check_trail_validation,
+    severity=Severity.MEDIUM,
+    category="Compliance",
+    remediation="Set enable_log_file_validation=True.",
+    controls=("fsbp:CloudTrail.4", "cis:3.2", "checkov:CKV_AWS_36"),
+)
+
+
+def _check_trail_kms(args, cfg):
+    if not get(args.props, "kmsKeyId"):
+        yield f"trail {args.name} is not encrypted with a customer-managed KMS key."
+
+
+cloudtrail_kms = resource_policy(
+    name="security-cloudtrail-kms",
+    description="CloudTrail log files are encrypted with a customer-managed KMS key.",
+    types=(t.CLOUDTRAIL,),
+    check=_check_trail_kms,
+    severity=Severity.MEDIUM,
+    category="Security",
+    remediation="Pass kms_key_id (a components.kms.EncryptionKey allowing the cloudtrail principal).",
+    controls=("fsbp:CloudTrail.2", "cis:3.5", "checkov:CKV_AWS_35"),
+)
+
+
+def _check_trail_cloudwatch(args, cfg):
+    if not get(args.props, "cloudWatchLogsGroupArn") or not get(args.props, "cloudWatchLogsRoleArn"):
+        yield f"trail {args.name} is not delivered to CloudWatch Logs; no metric filter or alarm can watch it."
+
+
+cloudtrail_cloudwatch = resource_policy(
+    name="security-cloudtrail-cloudwatch-logs",
+    description="CloudTrail trails are delivered to a CloudWatch log group, where alarms can read them.",
+    types=(t.CLOUDTRAIL,),
+    check=_check_trail_cloudwatch,
+    severity=Severity.LOW,
+    category="Monitoring & Alerting",
+    remediation="Pass cloud_watch_logs_group_arn (\"<log group arn>:*\") and cloud_watch_logs_role_arn.",
+    controls=("fsbp:CloudTrail.5", "checkov:CKV_AWS_252"),
+)
+
+# --------------------------------------------------------------------------- GuardDuty
+
+
+def _check_guardduty(args, cfg):
+    # Only the platform stack of a production account owns the account baseline (it declares the VPC).
+    if not is_production(args) or not of_type(args, t.VPC):
+        return
+    detectors = of_type(args, t.GUARDDUTY_DETECTOR)
+    enabled = [d for d in detectors if get(d.props, "enable") is not False]
+    if not enabled:
+        vpc = of_type(args, t.VPC)[0]
+        what = "is disabled" if detectors else "does not exist"
+        yield f"no GuardDuty detector is enabled (the detector {what}); threats in the account go undetected.", (
+            detectors[0].urn if detectors else vpc.urn
+        )
+        return
+    features = of_type(args, t.GUARDDUTY_FEATURE)
+    for detector in enabled:
+        on = {get(f.props, "name") for f in features if refers_to(f, "detectorId", detector) and get(f.props, "status") == "ENABLED"}
+        missing = [f for f in cfg["requiredFeatures"] if f not in on]
+        if missing:
+            yield f"GuardDuty detector {detector.name} lacks the feature(s) {', '.join(missing)}.", detector.urn
+
+
+guardduty_enabled = stack_policy(
+    name="security-guardduty-enabled",
+    description="A production platform stack has an enabled GuardDuty detector with S3, EKS audit and runtime, RDS and EBS malware coverage.",
+    check=_check_guardduty,
+    types=(t.GUARDDUTY_DETECTOR, t.GUARDDUTY_FEATURE),
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Keep the security Baseline component (aws.guardduty.Detector enable=True and its DetectorFeatures).",
+    controls=("fsbp:GuardDuty.1", "checkov:CKV2_AWS_3"),
+    defaults={"requiredFeatures": GUARDDUTY_FEATURES},
+)
+
+# --------------------------------------------------------------------------- Client VPN
+
+
+def _check_vpn_logs(args, cfg):
+    if not get(args.props, "connectionLogOptions.enabled") or not get(args.props, "connectionLogOptions.cloudwatchLogGroup"):
+        yield f"Client VPN endpoint {args.name} does not log connections; who connected when is unknown."
+
+
+client_vpn_logs = resource_policy(
+    name="security-client-vpn-connection-logs",
+    description="Client VPN endpoints log every connection to CloudWatch Logs.",
+    types=(t.CLIENT_VPN_ENDPOINT,),
+    check=_check_vpn_logs,
+    severity=Severity.MEDIUM,
+    category="Compliance",
+    remediation="Pass connection_log_options (enabled, cloudwatch_log_group, cloudwatch_log_stream).",
+    controls=("fsbp:EC2.51",),
+)
+
+
+def _check_vpn_authorization(args, cfg):
+    cidr = get(args.props, "targetNetworkCidr")
+    if cidr in ("0.0.0.0/0", "::/0"):
+        yield f"Client VPN authorization {args.name} opens {cidr}: VPN clients could reach anything the VPC reaches."
+
+
+client_vpn_scoped = resource_policy(
+    name="security-client-vpn-authorization-scoped",
+    description="Client VPN authorization rules grant networks, never 0.0.0.0/0.",
+    types=(t.CLIENT_VPN_AUTHORIZATION,),
+    check=_check_vpn_authorization,
+    severity=Severity.MEDIUM,
+    category="Security",
+    remediation="Authorize the VPC CIDR only (the Baseline component does).",
+)
+
+POLICIES = [
+    cloudtrail_multi_region,
+    cloudtrail_log_validation,
+    cloudtrail_kms,
+    cloudtrail_cloudwatch,
+    guardduty_enabled,
+    client_vpn_logs,
+    client_vpn_scoped,
+]

@@ -1,0 +1,481 @@
+"""The public edge: one internet-facing ALB for every catalog service with a public host.
+
+- The ALB lives in the public subnets. Its security group admits 80 and 443 from the
+  internet and nothing else, and reaches only the cluster's nodes, on the catalog's
+  service ports (matching ingress rules are added to the node security group).
+- HTTPS uses an ACM certificate for the domain and every public host, validated by DNS
+  records in the configured Route 53 zone; TLS 1.2+ policy; the HTTP listener only
+  redirects to HTTPS (301). The HTTPS listener adds the security headers to every
+  response (HSTS, nosniff, X-Frame-Options DENY, the configured CSP) and hides the
+  Server header: the ALB sets them, so no proxy in the path can forget them.
+- Invalid header fields are dropped, deletion protection is on, access logs go to a
+  dedicated S3 bucket (SSE-S3: the only encryption ALB log delivery supports).
+- Routing: one IP target group per public service (health check on its readiness
+  path), a listener rule per service on host and path prefix (more specific prefixes
+  first), and a fixed 404 for anything else.
+- Pulumi owns the ALB, listeners, target groups and WAF; Kubernetes owns the endpoints.
+  The AWS Load Balancer Controller (Helm, IRSA role limited to describing and to
+  registering targets in these target groups; it cannot create load balancers) keeps
+  each target group in step with the pods behind the service through a
+  ``TargetGroupBinding``. Contract with the services' manifests: a Service named after
+  the service, in its namespace, exposing the catalog port.
+- Route 53 alias records point every public host at the ALB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.config import AwsAccount, EdgeConfig, ServiceConfig
+from components.irsa import service_account_role
+from components.log_bucket import LogBucket, LogBucketArgs
+from components.waf import Waf, WafArgs
+
+ANYWHERE_V4 = "0.0.0.0/0"
+ANYWHERE_V6 = "::/0"
+LOAD_BALANCER_ROLE_TAG = {"golive:role": "load-balancer"}
+ACCESS_LOG_PREFIX = "alb"
+CONTROLLER_NAMESPACE = "kube-system"
+CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
+CONTROLLER_CHART_REPO = "https://aws.github.io/eks-charts"
+FIRST_RULE_PRIORITY = 100
+RULE_PRIORITY_STEP = 10
+
+# Elastic Load Balancing's log-delivery accounts in regions opened before August 2022;
+# newer regions use the `logdelivery.elasticloadbalancing.amazonaws.com` principal.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980", "us-west-2": "797873946194",
+    "af-south-1": "098369216593", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-south-1": "635631232127", "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062", "ap-east-1": "754344448648", "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331", "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266", "ap-southeast-3": "589379963580", "ap-south-1": "718504428378",
+    "me-south-1": "076674570225", "sa-east-1": "507241528517", "us-gov-west-1": "048591011584",
+    "us-gov-east-1": "190560391635", "cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
+}
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    config: EdgeConfig
+    services: Sequence[ServiceConfig]
+    account: AwsAccount
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    node_security_group_id: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    k8s_provider: k8s.Provider
+    service_namespaces: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Namespace of each service (defaults to the service's name); pass the catalog's to order creation."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One listener rule: where a public service is reached."""
+
+    service: ServiceConfig
+    priority: int
+    host: str
+    paths: tuple[str, ...]
+
+
+def routes(services: Sequence[ServiceConfig]) -> list[Route]:
+    """Listener rules for the public services, more specific path prefixes first.
+
+    ALB evaluates rules by ascending priority, so ``/api/v2`` must come before ``/api``
+    and ``/`` (host only) last on its host; priorities leave gaps for manual rules.
+    """
+    public = [s for s in services if s.host]
+
+    def prefix(s: ServiceConfig) -> str:
+        return s.path_prefix.rstrip("/")
+
+    ordered = sorted(public, key=lambda s: (-len(prefix(s)), s.host, s.name))
+    result = []
+    for i, service in enumerate(ordered):
+        p = prefix(service)
+        result.append(Route(service, FIRST_RULE_PRIORITY + i * RULE_PRIORITY_STEP, service.host, (p, f"{p}/*") if p else ()))
+    return result
+
+
+def security_headers(cfg: EdgeConfig) -> dict[str, str]:
+    """The HTTPS listener's response-header attributes (pulumi_aws argument names)."""
+    return {
+        "routing_http_response_strict_transport_security_header_value": f"max-age={cfg.hsts_max_age_seconds}; includeSubDomains",
+        "routing_http_response_x_content_type_options_header_value": "nosniff",
+        "routing_http_response_x_frame_options_header_value": "DENY",
+        "routing_http_response_content_security_policy_header_value": cfg.content_security_policy,
+    }
+
+
+def access_log_writer(account: AwsAccount) -> Callable[[str], list[dict]]:
+    """Bucket policy statements letting Elastic Load Balancing deliver this account's access logs."""
+
+    def statements(bucket_arn: str) -> list[dict]:
+        elb_account = ELB_LOG_ACCOUNTS.get(account.region)
+        principal = (
+            {"AWS": f"arn:{account.partition}:iam::{elb_account}:root"}
+            if elb_account
+            else {"Service": f"logdelivery.elasticloadbalancing.{account.dns_suffix}"}
+        )
+        return [
+            {
+                "Sid": "ElbAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account.account_id}/*",
+            }
+        ]
+
+    return statements
+
+
+def controller_policy(target_group_arns: Sequence[pulumi.Input[str]]) -> dict:
+    """What the controller needs to keep TargetGroupBindings in step, and no more.
+
+    The official policy also creates and deletes load balancers, listeners, rules and
+    security-group rules for Ingress and Service objects; here Pulumi owns all of
+    those, so the controller may only describe and (de)register targets in the edge's
+    own target groups.
+    """
+    statements: list[dict] = [
+        {
+            "Sid": "Describe",
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeListenerAttributes",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeTags",
+                "ec2:DescribeAccountAttributes",
+                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeInstances",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeTags",
+                "ec2:GetSecurityGroupsForVpc",
+            ],
+            "Resource": "*",
+        }
+    ]
+    if target_group_arns:
+        statements.append(
+            {
+                "Sid": "RegisterPodsInEdgeTargetGroups",
+                "Effect": "Allow",
+                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                "Resource": list(target_group_arns),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class Edge(pulumi.ComponentResource):
+    """ALB, certificate, listeners, target groups, DNS, WAF and the load balancer controller."""
+
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("golive:edge:Edge", name, None, opts)
+        cfg, account = args.config, args.account
+        if not cfg.domain:
+            raise ValueError("Edge needs golive:edge.domain")
+        child = pulumi.ResourceOptions(parent=self)
+        self.routes = routes(args.services)
+        ports = sorted({r.service.port for r in self.routes})
+
+        self._security_groups(name, args, ports)
+        self.access_logs = LogBucket(
+            f"{name}-alb-logs",
+            LogBucketArgs(
+                purpose="alb-access-logs",
+                expiry_days=cfg.access_log_expiry_days,
+                writer_statements=access_log_writer(account),
+                encryption_exception="alb-access-logs",
+            ),
+            opts=child,
+        )
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            ip_address_type="ipv4",
+            security_groups=[self.security_group.id],
+            subnets=list(args.public_subnet_ids),
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=True,
+            enable_http2=True,
+            desync_mitigation_mode="defensive",
+            idle_timeout=cfg.idle_timeout_seconds,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=self.access_logs.bucket.id, prefix=ACCESS_LOG_PREFIX, enabled=True
+            ),
+            tags={"Name": f"{name}-alb"},
+            # ELB checks it may write to the bucket when access logs are switched on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.access_logs.policy]),
+        )
+        self._certificate(name, args)
+        self._listeners(name, args)
+        self._dns(name, args)
+        self._controller(name, args)
+        self.waf = Waf(
+            name, WafArgs(config=cfg.waf, account=account, load_balancer_arn=self.load_balancer.arn), opts=child
+        )
+        self.register_outputs(
+            {
+                "loadBalancerArn": self.load_balancer.arn,
+                "loadBalancerDnsName": self.load_balancer.dns_name,
+                "certificateArn": self.certificate.arn,
+                "webAclArn": self.waf.web_acl.arn,
+                "accessLogBucket": self.access_logs.bucket.bucket,
+                "targetGroupArns": {svc: tg.arn for svc, tg in self.target_groups.items()},
+            }
+        )
+
+    def _security_groups(self, name: str, args: EdgeArgs, ports: Sequence[int]) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-alb-sg",
+            description="Internet-facing ALB: HTTP/HTTPS from anywhere, service ports to the EKS nodes only",
+            vpc_id=args.vpc_id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description=f"{label} from the internet", protocol="tcp", from_port=port, to_port=port,
+                    cidr_blocks=[ANYWHERE_V4], ipv6_cidr_blocks=[ANYWHERE_V6],
+                )
+                for port, label in ((80, "HTTP (redirected to HTTPS)"), (443, "HTTPS"))
+            ],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    description=f"Service port {port} on the EKS nodes' pods", protocol="tcp", from_port=port, to_port=port,
+                    security_groups=[args.node_security_group_id],
+                )
+                for port in ports
+            ],
+            tags={"Name": f"{name}-alb", **LOAD_BALANCER_ROLE_TAG},
+            opts=child,
+        )
+        self.node_ingress_rules = [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-nodes-from-alb-{port}",
+                security_group_id=args.node_security_group_id,
+                referenced_security_group_id=self.security_group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"Service port {port} from the ALB (IP targets)",
+                tags={"Name": f"{name}-nodes-from-alb-{port}"},
+                opts=child,
+            )
+            for port in ports
+        ]
+
+    def _certificate(self, name: str, args: EdgeArgs) -> None:
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        domains = list(dict.fromkeys([cfg.domain, *cfg.public_hosts(args.services)]))
+        self.certificate = aws.acm.Certificate(
+            f"{name}-cert",
+            domain_name=domains[0],
+            subject_alternative_names=domains[1:],
+            validation_method="DNS",
+            key_algorithm="RSA_2048",
+            options=aws.acm.CertificateOptionsArgs(certificate_transparency_logging_preference="ENABLED"),
+            tags={"Name": cfg.domain},
+            opts=child,
+        )
+
+        def option(domain: str, key: str) -> pulumi.Output[str]:
+            return self.certificate.domain_validation_options.apply(
+                lambda options: next(getattr(o, key) for o in options if o.domain_name == domain)
+            )
+
+        # One record per name, declared up front so a preview shows them; values come from ACM.
+        self.validation_records = [
+            aws.route53.Record(
+                f"{name}-cert-validation-{i}",
+                zone_id=cfg.hosted_zone_id,
+                name=option(domain, "resource_record_name"),
+                type=option(domain, "resource_record_type"),
+                records=[option(domain, "resource_record_value")],
+                ttl=60,
+                allow_overwrite=True,
+                opts=child,
+            )
+            for i, domain in enumerate(domains)
+        ]
+        self.certificate_validation = aws.acm.CertificateValidation(
+            f"{name}-cert-validation",
+            certificate_arn=self.certificate.arn,
+            validation_record_fqdns=[r.fqdn for r in self.validation_records],
+            opts=child,
+        )
+
+    def _listeners(self, name: str, args: EdgeArgs) -> None:
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        self.target_groups: dict[str, aws.lb.TargetGroup] = {}
+        for route in self.routes:
+            service = route.service
+            self.target_groups[service.name] = aws.lb.TargetGroup(
+                f"{name}-{service.name}-tg",
+                target_type="ip",
+                protocol="HTTP",
+                protocol_version="HTTP1",
+                port=service.port,
+                vpc_id=args.vpc_id,
+                deregistration_delay=30,
+                health_check=aws.lb.TargetGroupHealthCheckArgs(
+                    enabled=True, protocol="HTTP", port="traffic-port", path=service.ready_path, matcher="200-399",
+                    interval=15, timeout=5, healthy_threshold=2, unhealthy_threshold=3,
+                ),
+                tags={"Name": f"{name}-{service.name}", "golive:service": service.name},
+                opts=child,
+            )
+        self.https_listener = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=self.load_balancer.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=cfg.tls_policy,
+            certificate_arn=self.certificate_validation.certificate_arn,
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                        content_type="text/plain", message_body="Not Found", status_code="404"
+                    ),
+                )
+            ],
+            routing_http_response_server_enabled=False,
+            **security_headers(cfg),
+            tags={"Name": f"{name}-https"},
+            opts=child,
+        )
+        self.http_listener = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.load_balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(protocol="HTTPS", port="443", status_code="HTTP_301"),
+                )
+            ],
+            tags={"Name": f"{name}-http"},
+            opts=child,
+        )
+        self.listener_rules = {}
+        for route in self.routes:
+            conditions = [aws.lb.ListenerRuleConditionArgs(host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[route.host]))]
+            if route.paths:
+                conditions.append(
+                    aws.lb.ListenerRuleConditionArgs(path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(route.paths)))
+                )
+            svc = route.service.name
+            self.listener_rules[svc] = aws.lb.ListenerRule(
+                f"{name}-{svc}-rule",
+                listener_arn=self.https_listener.arn,
+                priority=route.priority,
+                conditions=conditions,
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_groups[svc].arn)],
+                tags={"Name": f"{name}-{svc}", "golive:service": svc},
+                opts=child,
+            )
+
+    def _dns(self, name: str, args: EdgeArgs) -> None:
+        cfg = args.config
+        self.alias_records = {
+            host: aws.route53.Record(
+                f"{name}-alias-{host.replace('.', '-')}",
+                zone_id=cfg.hosted_zone_id,
+                name=host,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(
+                        name=self.load_balancer.dns_name, zone_id=self.load_balancer.zone_id, evaluate_target_health=True
+                    )
+                ],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for host in cfg.public_hosts(args.services)
+        }
+
+    def _controller(self, name: str, args: EdgeArgs) -> None:
+        cfg, account = args.config, args.account
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
+        self.controller_role = service_account_role(
+            f"{name}-lb-controller",
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_issuer=args.oidc_issuer,
+            namespace=CONTROLLER_NAMESPACE,
+            service_account=CONTROLLER_SERVICE_ACCOUNT,
+            policy_documents=[controller_policy([tg.arn for tg in self.target_groups.values()])],
+            account=account,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.controller = k8s.helm.v3.Release(
+            f"{name}-lb-controller",
+            name="aws-load-balancer-controller",
+            chart="aws-load-balancer-controller",
+            version=cfg.controller_chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CONTROLLER_CHART_REPO),
+            namespace=CONTROLLER_NAMESPACE,
+            atomic=True,
+            cleanup_on_fail=True,
+            max_history=10,
+            timeout=600,
+            values={
+                "clusterName": args.cluster_name,
+                "region": account.region,
+                "vpcId": args.vpc_id,
+                "replicaCount": 2,
+                "podDisruptionBudget": {"maxUnavailable": 1},
+                "serviceAccount": {
+                    "create": True,
+                    "name": CONTROLLER_SERVICE_ACCOUNT,
+                    "annotations": {"eks.amazonaws.com/role-arn": self.controller_role.arn},
+                },
+                # Pulumi owns the ALB and its WAF: no IngressClass, no add-on reconciliation.
+                "createIngressClassResource": False,
+                "enableServiceMutatorWebhook": False,
+                "enableShield": False,
+                "enableWaf": False,
+                "enableWafv2": False,
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+            },
+            opts=k8s_opts,
+        )
+        self.target_group_bindings = {}
+        for route in self.routes:
+            service = route.service
+            namespace = args.service_namespaces.get(service.name, service.name)
+            self.target_group_bindings[service.name] = k8s.apiextensions.CustomResource(
+                f"{name}-{service.name}-tgb",
+                api_version="elbv2.k8s.aws/v1beta1",
+                kind="TargetGroupBinding",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=service.name, namespace=namespace, labels={"golive.io/service": service.name}
+                ),
+                spec={
+                    "serviceRef": {"name": service.name, "port": service.port},
+                    "targetGroupARN": self.target_groups[service.name].arn,
+                    "targetType": "ip",
+                },
+                opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=[self.controller]),
+            )

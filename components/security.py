@@ -1,0 +1,295 @@
+"""The account's security baseline: audit trail, threat detection, posture checks, admin VPN.
+
+- CloudTrail records every API call in every region (global services included) with
+  digest files for tamper evidence, encrypted with its own KMS key, into a dedicated
+  bucket (optionally write-once) and a CloudWatch log group that alarms can read.
+- GuardDuty watches CloudTrail, S3 data events, EKS audit logs, EKS runtime (agent
+  managed by GuardDuty as an EKS add-on), RDS logins and EBS volumes for malware.
+- Security Hub scores the account against AWS Foundational Security Best Practices
+  and the CIS AWS Foundations Benchmark (standard ARNs built from partition and
+  region, so nothing is looked up at preview).
+- The admin VPN is an AWS Client VPN endpoint: mutual TLS (a client certificate
+  signed by the configured root), split tunnel (only VPC traffic goes through it),
+  authorized for the VPC CIDR only, every connection logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import AwsAccount, SecurityConfig
+from components.kms import EncryptionKey, EncryptionKeyArgs
+from components.log_bucket import LogBucket, LogBucketArgs
+
+GUARDDUTY_FEATURES = ("S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "RUNTIME_MONITORING", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION")
+VPN_BANNER = "golive production: authorized administrators only. Every connection is logged."
+
+
+@dataclass(frozen=True)
+class BaselineArgs:
+    config: SecurityConfig
+    account: AwsAccount
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+
+
+def security_hub_standards(account: AwsAccount) -> dict[str, str]:
+    """Standard ARNs: AWS Foundational Security Best Practices and CIS AWS Foundations Benchmark v3.0.0."""
+    prefix = f"arn:{account.partition}:securityhub:{account.region}::standards"
+    return {
+        "fsbp": f"{prefix}/aws-foundational-security-best-practices/v/1.0.0",
+        "cis": f"{prefix}/cis-aws-foundations-benchmark/v/3.0.0",
+    }
+
+
+class Baseline(pulumi.ComponentResource):
+    """CloudTrail, GuardDuty, Security Hub and (when enabled) the admin Client VPN."""
+
+    vpn_endpoint: aws.ec2clientvpn.Endpoint | None = None
+
+    def __init__(self, name: str, args: BaselineArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("golive:security:Baseline", name, None, opts)
+        self._trail(name, args)
+        self._guardduty(name, args)
+        self.standards: list[aws.securityhub.StandardsSubscription] = []
+        if args.config.security_hub:
+            self._security_hub(name, args)
+        if args.config.vpn.enabled:
+            self._vpn(name, args)
+        outputs = {
+            "trailArn": self.trail.arn,
+            "trailBucketName": self.trail_bucket.name,
+            "trailLogGroupName": self.trail_log_group.name,
+            "guardDutyDetectorId": self.detector.id,
+        }
+        if self.vpn_endpoint is not None:
+            outputs.update(vpnEndpointId=self.vpn_endpoint.id, vpnEndpointDnsName=self.vpn_endpoint.dns_name)
+        self.register_outputs(outputs)
+
+    # ------------------------------------------------------------------ CloudTrail
+
+    def _trail(self, name: str, args: BaselineArgs) -> None:
+        cfg, account = args.config, args.account
+        child = pulumi.ResourceOptions(parent=self)
+        trail_name = f"{name}-trail"
+        trail_arn = account.arn("cloudtrail", f"trail/{trail_name}")
+        self.trail_key = EncryptionKey(
+            f"{name}-cloudtrail",
+            EncryptionKeyArgs(description=f"{name} CloudTrail log files and log group", account=account,
+                              service_principals=("cloudtrail", "logs")),
+            opts=child,
+        )
+
+        def writer(bucket_arn: str) -> list[dict]:
+            source = {"StringEquals": {"aws:SourceArn": trail_arn}}
+            principal = {"Service": f"cloudtrail.{account.dns_suffix}"}
+            return [
+                {"Sid": "CloudTrailAclCheck", "Effect": "Allow", "Principal": principal, "Action": "s3:GetBucketAcl",
+                 "Resource": bucket_arn, "Condition": source},
+                {"Sid": "CloudTrailWrite", "Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
+                 "Resource": f"{bucket_arn}/AWSLogs/{account.account_id}/*", "Condition": source},
+            ]
+
+        self.trail_bucket = LogBucket(
+            f"{name}-cloudtrail",
+            LogBucketArgs(
+                purpose="cloudtrail",
+                expiry_days=cfg.cloudtrail_expiry_days,
+                writer_statements=writer,
+                kms_key_arn=self.trail_key.arn,
+                object_lock_days=cfg.cloudtrail_lock_days if cfg.cloudtrail_object_lock else None,
+            ),
+            opts=child,
+        )
+        self.trail_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-cloudtrail",
+            name=f"/golive/{name}/cloudtrail",
+            retention_in_days=cfg.cloudtrail_log_retention_days,
+            kms_key_id=self.trail_key.arn,
+            tags={"Name": f"{name}-cloudtrail"},
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        self.trail_role = aws.iam.Role(
+            f"{name}-cloudtrail-logs-role",
+            description="Lets CloudTrail deliver the trail to its CloudWatch log group only.",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": f"cloudtrail.{account.dns_suffix}"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+                        }
+                    ],
+                }
+            ),
+            tags={"Name": f"{name}-cloudtrail-logs"},
+            opts=child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-cloudtrail-logs-policy",
+            role=self.trail_role.id,
+            policy=self.trail_log_group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                "Resource": f"{arn}:log-stream:*",
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        self.trail = aws.cloudtrail.Trail(
+            f"{name}-trail",
+            name=trail_name,
+            s3_bucket_name=self.trail_bucket.bucket.id,
+            kms_key_id=self.trail_key.arn,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            enable_logging=True,
+            cloud_watch_logs_group_arn=self.trail_log_group.arn.apply(lambda arn: f"{arn}:*"),
+            cloud_watch_logs_role_arn=self.trail_role.arn,
+            event_selectors=[aws.cloudtrail.TrailEventSelectorArgs(include_management_events=True, read_write_type="All")],
+            tags={"Name": trail_name},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.trail_bucket.policy, role_policy]),
+        )
+
+    # ------------------------------------------------------------------ GuardDuty
+
+    def _guardduty(self, name: str, args: BaselineArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        self.detector = aws.guardduty.Detector(
+            f"{name}-guardduty",
+            enable=True,
+            finding_publishing_frequency=args.config.guardduty_finding_frequency,
+            tags={"Name": f"{name}-guardduty"},
+            opts=child,
+        )
+        self.detector_features = {}
+        for feature in GUARDDUTY_FEATURES:
+            extra = None
+            if feature == "RUNTIME_MONITORING":
+                # GuardDuty installs and updates its security agent as an EKS add-on.
+                extra = [aws.guardduty.DetectorFeatureAdditionalConfigurationArgs(name="EKS_ADDON_MANAGEMENT", status="ENABLED")]
+            self.detector_features[feature] = aws.guardduty.DetectorFeature(
+                f"{name}-guardduty-{feature.lower().replace('_', '-')}",
+                detector_id=self.detector.id,
+                name=feature,
+                status="ENABLED",
+                additional_configurations=extra,
+                opts=child,
+            )
+
+    # ------------------------------------------------------------------ Security Hub
+
+    def _security_hub(self, name: str, args: BaselineArgs) -> None:
+        self.security_hub = aws.securityhub.Account(
+            f"{name}-securityhub",
+            enable_default_standards=False,
+            control_finding_generator="SECURITY_CONTROL",
+            auto_enable_controls=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for key, arn in security_hub_standards(args.account).items():
+            self.standards.append(
+                aws.securityhub.StandardsSubscription(
+                    f"{name}-securityhub-{key}",
+                    standards_arn=arn,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.security_hub]),
+                )
+            )
+
+    # ------------------------------------------------------------------ Client VPN
+
+    def _vpn(self, name: str, args: BaselineArgs) -> None:
+        vpn, account = args.config.vpn, args.account
+        child = pulumi.ResourceOptions(parent=self)
+        resolver = str(ipaddress.IPv4Network(args.vpc_cidr).network_address + 2)
+        self.vpn_log_key = EncryptionKey(
+            f"{name}-vpn-logs",
+            EncryptionKeyArgs(description=f"{name} Client VPN connection logs", account=account, service_principals=("logs",)),
+            opts=child,
+        )
+        self.vpn_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-vpn-connections",
+            name=f"/golive/{name}/client-vpn",
+            retention_in_days=vpn.log_retention_days,
+            kms_key_id=self.vpn_log_key.arn,
+            tags={"Name": f"{name}-vpn-connections"},
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        self.vpn_log_stream = aws.cloudwatch.LogStream(
+            f"{name}-vpn-connections", name="connections", log_group_name=self.vpn_log_group.name, opts=child
+        )
+        self.vpn_security_group = aws.ec2.SecurityGroup(
+            f"{name}-vpn-sg",
+            description="Client VPN: HTTPS into the VPC and DNS to its resolver, nothing else",
+            vpc_id=args.vpc_id,
+            ingress=[],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(description="HTTPS to the VPC (EKS API, endpoints)", protocol="tcp",
+                                                from_port=443, to_port=443, cidr_blocks=[args.vpc_cidr]),
+                aws.ec2.SecurityGroupEgressArgs(description="DNS to the VPC resolver", protocol="udp",
+                                                from_port=53, to_port=53, cidr_blocks=[f"{resolver}/32"]),
+                aws.ec2.SecurityGroupEgressArgs(description="DNS to the VPC resolver", protocol="tcp",
+                                                from_port=53, to_port=53, cidr_blocks=[f"{resolver}/32"]),
+            ],
+            tags={"Name": f"{name}-vpn"},
+            opts=child,
+        )
+        self.vpn_endpoint = aws.ec2clientvpn.Endpoint(
+            f"{name}-vpn",
+            description=f"{name} admin VPN (mutual TLS)",
+            server_certificate_arn=vpn.server_certificate_arn,
+            client_cidr_block=vpn.client_cidr,
+            authentication_options=[
+                aws.ec2clientvpn.EndpointAuthenticationOptionArgs(
+                    type="certificate-authentication", root_certificate_chain_arn=vpn.client_root_certificate_arn
+                )
+            ],
+            connection_log_options=aws.ec2clientvpn.EndpointConnectionLogOptionsArgs(
+                enabled=True, cloudwatch_log_group=self.vpn_log_group.name, cloudwatch_log_stream=self.vpn_log_stream.name
+            ),
+            split_tunnel=True,
+            transport_protocol="udp",
+            vpn_port=443,
+            session_timeout_hours=8,
+            disconnect_on_session_timeout=True,
+            dns_servers=[resolver],
+            vpc_id=args.vpc_id,
+            security_group_ids=[self.vpn_security_group.id],
+            self_service_portal="disabled",
+            client_login_banner_options=aws.ec2clientvpn.EndpointClientLoginBannerOptionsArgs(enabled=True, banner_text=VPN_BANNER),
+            tags={"Name": f"{name}-vpn"},
+            opts=child,
+        )
+        self.vpn_associations = [
+            aws.ec2clientvpn.NetworkAssociation(
+                f"{name}-vpn-assoc-{i}", client_vpn_endpoint_id=self.vpn_endpoint.id, subnet_id=subnet_id, opts=child
+            )
+            for i, subnet_id in enumerate(args.private_subnet_ids)
+        ]
+        self.vpn_authorization = aws.ec2clientvpn.AuthorizationRule(
+            f"{name}-vpn-vpc",
+            client_vpn_endpoint_id=self.vpn_endpoint.id,
+            target_network_cidr=args.vpc_cidr,
+            authorize_all_groups=True,
+            description="VPN clients reach the VPC and nothing else",
+            opts=child,
+        )

@@ -1,0 +1,220 @@
+"""The Monitoring and Logging components as they synthesize: in isolation (stand-ins) and in the prod stack."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pulumi
+import pytest
+import yaml
+
+from components.config import ConfigError, parse
+from tests.helpers import of_type, one, props
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET = "kubernetes:core/v1:Secret"
+RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+DOMAIN = "aws:opensearch/domain:Domain"
+OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+OIDC_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+
+
+def standalone():
+    import pulumi_kubernetes as k8s
+
+    from components import config as c
+    from components.monitoring import Monitoring, MonitoringArgs
+
+    cfg, secrets = c.load()
+    provider = k8s.Provider("k8s", kubeconfig="{}")
+    Monitoring(
+        "mon",
+        MonitoringArgs(
+            config=cfg.monitoring, services=cfg.services, account=cfg.aws, oidc_provider_arn=OIDC_ARN, oidc_issuer=OIDC_ISSUER,
+            database_address="golive-db.abc.eu-west-1.rds.amazonaws.com", cache_endpoint="master.golive-cache.abc.euw1.cache.amazonaws.com",
+            cache_auth_token=pulumi.Output.secret("token"), pagerduty_routing_key=secrets.get("pagerdutyRoutingKey"),
+            slack_webhook_url=secrets.get("slackWebhookUrl"), smtp_password=secrets.get("smtpPassword"), cluster_name="golive-prod",
+        ),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+    )
+
+
+@pytest.fixture(scope="module")
+def mon():
+    from golive import engine
+    from tests.conftest import prod_config
+
+    config, secret_keys = prod_config()
+    return engine.synth("prod", config=config, secret_keys=secret_keys, program=standalone)
+
+
+def release(synth, chart):
+    return next(r for r in of_type(synth, RELEASE) if props(r)["chart"] == chart)
+
+
+def test_resource_counts(mon):
+    counts = {}
+    for r in mon.resources:
+        counts[r["type"]] = counts.get(r["type"], 0) + 1
+    assert counts[RELEASE] == 5
+    assert counts[RULE] == 9
+    assert counts["kubernetes:core/v1:ConfigMap"] == 6
+    assert counts["kubernetes:monitoring.coreos.com/v1:ServiceMonitor"] == 3
+    assert counts["kubernetes:monitoring.coreos.com/v1:Probe"] == 11
+    component = one(mon, "golive:monitoring:Monitoring")
+    assert all(r["parent"] == component["urn"] for r in mon.resources if r["type"] not in ("golive:monitoring:Monitoring", "pulumi:providers:kubernetes")
+               and not r["name"].endswith("-policy-0"))
+
+
+def test_stack_values(mon):
+    stack = release(mon, "kube-prometheus-stack")
+    p = props(stack)
+    assert p["name"] == "kube-prometheus-stack" and p["version"] == "87.15.2" and p["namespace"] == "monitoring"
+    assert p["repositoryOpts"]["repo"] == "https://prometheus-community.github.io/helm-charts"
+    spec = p["values"]["prometheus"]["prometheusSpec"]
+    assert (spec["replicas"], spec["scrapeInterval"], spec["retention"], spec["retentionSize"]) == (2, "15s", "15d", "100GB")
+    assert spec["storageSpec"]["volumeClaimTemplate"]["spec"]["storageClassName"] == "gp3-encrypted"
+    assert spec["ruleSelectorNilUsesHelmValues"] is False and spec["probeSelectorNilUsesHelmValues"] is False
+    am = p["values"]["alertmanager"]
+    assert am["alertmanagerSpec"]["replicas"] == 3 and am["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
+    assert am["alertmanagerSpec"]["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert am["config"]["route"]["group_by"] == ["alertname", "service"]
+    grafana = p["values"]["grafana"]
+    assert grafana["admin"]["existingSecret"] == "grafana-admin" and grafana["persistence"]["enabled"] is True
+    assert grafana["sidecar"]["dashboards"]["label"] == "grafana_dashboard"
+    assert stack["secretInputs"] == []
+
+
+def test_secrets_are_secret_and_never_in_values(mon):
+    for name in ("mon-grafana-admin", "mon-alertmanager-receivers", "mon-postgres-exporter", "mon-redis-exporter"):
+        assert one(mon, SECRET, name)["secretInputs"] == ["stringData"]
+    text = json.dumps([props(r) for r in of_type(mon, RELEASE)])
+    assert "offline-placeholder" not in text and "token" not in re.sub(r"auth-token", "", text)
+
+
+def test_rules_are_labelled_for_the_release(mon):
+    for rule in of_type(mon, RULE):
+        assert props(rule)["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        for group in props(rule)["spec"]["groups"]:
+            for r in group["rules"]:
+                if "alert" in r:
+                    assert {"severity", "service"} <= set(r["labels"]) and {"summary", "runbook_url"} <= set(r["annotations"])
+
+
+def test_dashboards_are_configmaps_for_the_sidecar(mon):
+    maps = of_type(mon, "kubernetes:core/v1:ConfigMap")
+    for cm in maps:
+        assert props(cm)["metadata"]["labels"] == {"grafana_dashboard": "1"}
+        (body,) = props(cm)["data"].values()
+        assert json.loads(body)["uid"].startswith("golive-")
+
+
+def test_service_monitors_and_probes_cover_the_catalog(mon):
+    monitors = {props(r)["metadata"]["name"]: props(r)["spec"] for r in of_type(mon, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")}
+    assert set(monitors) == {"signal-service", "listings-service", "trading-api"}
+    endpoint = monitors["trading-api"]["endpoints"][0]
+    assert (endpoint["port"], endpoint["path"]) == ("metrics", "/metrics")
+    assert endpoint["relabelings"][0] == {"action": "replace", "targetLabel": "service", "replacement": "trading-api"}
+    probes = {props(r)["metadata"]["name"]: props(r)["spec"] for r in of_type(mon, "kubernetes:monitoring.coreos.com/v1:Probe")}
+    assert probes["trading-api-http"]["targets"]["staticConfig"]["static"] == ["https://trading.golive.example.com/health"]
+    assert probes["trading-api-tls"]["module"] == "tls_connect"
+    assert probes["database-tcp"]["targets"]["staticConfig"]["static"] == ["golive-db.abc.eu-west-1.rds.amazonaws.com:5432"]
+    modules = props(release(mon, "prometheus-blackbox-exporter"))["values"]["config"]["modules"]
+    assert {"http_2xx", "tcp_connect", "tls_connect", "icmp", "dns_trading-api"} <= set(modules)
+
+
+def test_exporters_read_credentials_from_secrets(mon):
+    pg = props(release(mon, "prometheus-postgres-exporter"))["values"]["config"]["datasource"]
+    assert pg["passwordSecret"] == {"name": "postgres-exporter-credentials", "key": "password"} and pg["sslmode"] == "require"
+    redis = props(release(mon, "prometheus-redis-exporter"))["values"]
+    assert redis["redisAddress"].startswith("rediss://master.golive-cache") and redis["auth"]["secret"]["name"] == "redis-exporter-auth"
+
+
+def test_cloudwatch_exporter_has_an_irsa_role(mon):
+    role = one(mon, "aws:iam/role:Role", "cloudwatch-exporter")
+    trust = json.loads(props(role)["assumeRolePolicy"])
+    condition = trust["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub"] == "system:serviceaccount:monitoring:cloudwatch-exporter"
+    values = props(release(mon, "prometheus-yet-another-cloudwatch-exporter"))["values"]
+    assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::123456789012:role/mon-cloudwatch-exporter")
+    jobs = {j["type"] for j in yaml.safe_load(values["config"])["discovery"]["jobs"]}
+    assert jobs == {"AWS/RDS", "AWS/ElastiCache", "AWS/ApplicationELB", "AWS/WAFV2", "AWS/Backup"}
+    policy = json.loads(props(one(mon, "aws:iam/rolePolicy:RolePolicy"))["policy"])
+    assert all(a.split(":")[1].startswith(("Get", "List")) for a in policy["Statement"][0]["Action"])
+
+
+# --------------------------------------------------------------------------- prod stack
+
+
+def test_prod_stack_has_the_monitoring_subtree(prod):
+    component = one(prod, "golive:monitoring:Monitoring")
+    assert len(prod.children_of(component["urn"])) >= 40
+    assert one(prod, "golive:monitoring:Logging")
+
+
+def test_opensearch_domain(prod):
+    domain = props(one(prod, DOMAIN))
+    assert domain["clusterConfig"]["zoneAwarenessEnabled"] is True
+    assert domain["clusterConfig"]["zoneAwarenessConfig"]["availabilityZoneCount"] == 3
+    assert domain["clusterConfig"]["dedicatedMasterEnabled"] is True and domain["clusterConfig"]["dedicatedMasterCount"] == 3
+    assert domain["encryptAtRest"]["enabled"] is True and domain["encryptAtRest"]["kmsKeyId"].startswith("arn:aws:kms:")
+    assert domain["nodeToNodeEncryption"]["enabled"] is True
+    assert domain["domainEndpointOptions"] == {"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-2-PFS-2023-10"}
+    assert len(domain["vpcOptions"]["subnetIds"]) == 3
+    assert {o["logType"] for o in domain["logPublishingOptions"]} == {"AUDIT_LOGS", "ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"}
+    record = one(prod, DOMAIN)
+    assert record["options"]["protect"] is True and "advancedSecurityOptions.masterUserOptions.masterUserPassword" in record["secretInputs"]
+
+
+def test_fluent_bit_ships_to_the_domain_with_sigv4(prod):
+    values = props(next(r for r in of_type(prod, RELEASE) if props(r)["chart"] == "fluent-bit"))["values"]
+    assert values["kind"] == "DaemonSet"
+    assert "AWS_Auth On" in values["config"]["outputs"] and "Port 443" in values["config"]["outputs"]
+    assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::123456789012:role/")
+
+
+def test_ism_policy_in_the_docs_is_the_code_s():
+    import pathlib
+
+    from components.logging import ism_policy
+
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "monitoring.md").read_text()
+    assert json.dumps(ism_policy(90)) in doc
+
+
+def test_production_without_receiver_secrets_is_refused(synth_config):
+    with pytest.raises(pulumi.RunError, match="golive:pagerdutyRoutingKey"):
+        synth_config(remove=("pagerdutyRoutingKey",))
+
+
+# --------------------------------------------------------------------------- config
+
+
+@pytest.mark.parametrize(
+    ("monitoring", "key", "rule"),
+    [
+        ({"retention": "7d"}, "golive:monitoring.retention", "at least 15d"),
+        ({"retentionSize": "140GB"}, "golive:monitoring.retentionSize", "below 90% of prometheusVolumeSize"),
+        ({"prometheusReplicas": 1}, "golive:monitoring.prometheusReplicas", "at least 2"),
+        ({"scrapeInterval": "1s"}, "golive:monitoring.scrapeInterval", "5s to 5m"),
+        ({"charts": {"kubePrometheusStack": "^87"}}, "golive:monitoring.charts.kubePrometheusStack", "exact chart version"),
+        ({"alerting": {"emailTo": "oncall"}}, "golive:monitoring.alerting.emailTo", "e-mail address"),
+        ({"alerting": {"slackChannelCritical": "alerts"}}, "golive:monitoring.alerting.slackChannelCritical", "Slack channel"),
+        ({"logs": {"instanceCount": 2}}, "golive:monitoring.logs.instanceCount", "multiple of 3"),
+        ({"logs": {"dedicatedMasters": False}}, "golive:monitoring.logs.dedicatedMasters", "dedicated masters"),
+        ({"logs": {"indexRetentionDays": 30}}, "golive:monitoring.logs.indexRetentionDays", "at least 90 days"),
+    ],
+)
+def test_config_errors_name_the_key_and_rule(monitoring, key, rule):
+    with pytest.raises(ConfigError) as err:
+        parse({"monitoring": monitoring})
+    assert any(p.key == key and rule in p.rule for p in err.value.problems), str(err.value)
+
+
+def test_config_defaults_are_production_grade():
+    cfg = parse({}).monitoring
+    assert (cfg.retention, cfg.retention_size, cfg.prometheus_replicas, cfg.alertmanager_replicas, cfg.scrape_interval) == (
+        "15d", "100GB", 2, 3, "15s")
+    staging = parse({"environment": "staging", "monitoring": {"prometheusReplicas": 1, "retention": "3d"}}).monitoring
+    assert staging.prometheus_replicas == 1
