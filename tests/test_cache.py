@@ -176,6 +176,13 @@ def test_no_password_token_or_placeholder_secret_in_clear(prod):
         assert not any(mocked_result(p) in json.dumps(output) for p in passwords)
 
 
+def _value_at(inputs, path):
+    value = inputs
+    for part in path.replace("]", "").replace("[", ".").split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
 def test_every_input_fed_by_a_random_password_is_secret(prod):
     passwords = {p["urn"] for p in of_type(prod, PASSWORD)}
     fed = 0
@@ -183,7 +190,11 @@ def test_every_input_fed_by_a_random_password_is_secret(prod):
         for prop, urns in record.get("propertyDependencies", {}).items():
             if passwords & set(urns):
                 fed += 1
-                assert record["inputs"][prop] == "[secret]" and prop in record["secretInputs"], f"{record['name']}.{prop}"
+                # The whole property, or the nested field that carries the password, is secret.
+                paths = [s for s in record["secretInputs"] if s == prop or s.startswith((prop + ".", prop + "["))]
+                assert paths, f"{record['name']}.{prop} is fed by a random password but nothing in it is secret"
+                for path in paths:
+                    assert _value_at(record["inputs"], path) == "[secret]", f"{record['name']}.{path}"
     assert fed >= 2  # the replication group's authToken and the secret version
 
 

@@ -216,6 +216,22 @@ def as_json(value: Any) -> Any:
     return value
 
 
+def as_list(value: Any) -> list[Any]:
+    """A value that may be one item, a list, or absent, as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def statements(document: Any) -> list[dict[str, Any]]:
+    """The statements of an IAM/resource policy document given as JSON text or a mapping."""
+    document = as_json(document)
+    if not isinstance(document, Mapping):
+        return []
+    found = document.get("Statement") or []
+    return [s for s in ([found] if isinstance(found, Mapping) else found) if isinstance(s, Mapping)]
+
+
 def provider_default_tags(args: Any) -> dict[str, str]:
     provider = getattr(args, "provider", None)
     if provider is None:

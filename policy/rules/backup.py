@@ -16,8 +16,8 @@ from typing import Any
 from pulumi_policy import PolicyResource, Severity
 
 from . import types as t
-from ._base import depends_via, effective_tags, get, is_production, of_type, resource_policy, stack_policy
-from .s3 import UNKNOWN, as_list, attached, region_of, tags_of
+from ._base import as_list, depends_via, effective_tags, get, is_production, of_type, resource_policy, stack_policy
+from .s3 import UNKNOWN, attached, region_of, tags_of
 
 _BUCKET_DEFAULTS = {"purposeTag": "purpose", "backupPurposes": ("backups", "backups-replica")}
 
@@ -59,7 +59,7 @@ def _check_object_lock(args, cfg):
 object_lock = stack_policy(
     name="backup-bucket-object-lock",
     description="Backup buckets have S3 Object Lock on with a default retention (GOVERNANCE or COMPLIANCE) of at least a week.",
-    types=t.S3_BUCKETS,
+    types=(*t.S3_BUCKETS, *t.S3_OBJECT_LOCKS),
     check=_check_object_lock,
     severity=Severity.HIGH,
     category="DR & Business Continuity",
@@ -96,7 +96,7 @@ lifecycle = stack_policy(
     name="backup-bucket-lifecycle",
     description=("Backup buckets have a lifecycle: transitions to colder storage, the newest noncurrent versions kept and "
                  "older ones expired, incomplete multipart uploads aborted."),
-    types=t.S3_BUCKETS,
+    types=(*t.S3_BUCKETS, *t.S3_LIFECYCLES),
     check=_check_lifecycle,
     severity=Severity.MEDIUM,
     category="DR & Business Continuity",
@@ -253,7 +253,7 @@ def _check_vault_locked(args, cfg):
 vault_locked = stack_policy(
     name="backup-vault-locked",
     description="AWS Backup vaults are locked (Vault Lock with a minimum of at least a week and a maximum retention).",
-    types=(t.BACKUP_VAULT,),
+    types=(t.BACKUP_VAULT, t.BACKUP_VAULT_LOCK),
     check=_check_vault_locked,
     severity=Severity.HIGH,
     category="DR & Business Continuity",
@@ -369,7 +369,51 @@ selection_coverage = stack_policy(
     defaults={"tagKey": "backup", "tagValue": "true"},
 )
 
+def _check_access_logging(args, cfg):
+    loggings = attached(args, t.S3_LOGGINGS)
+    for bucket in _backup_buckets(args, cfg):
+        targets = [get(lg.props, "targetBucket") for lg in loggings.get(bucket.urn, [])]
+        if not any(targets):
+            yield (f"backup bucket {bucket.name} has no server access logging; reads and deletions of backups "
+                   "leave no trail outside CloudTrail data events.", bucket.urn)
+
+
+access_logging = stack_policy(
+    name="backup-bucket-access-logging",
+    description="Backup buckets write server access logs to a log bucket.",
+    check=_check_access_logging,
+    types=(*t.S3_BUCKETS, *t.S3_LOGGINGS),
+    severity=Severity.MEDIUM,
+    category="Compliance",
+    remediation="Declare aws.s3.BucketLogging(bucket=…, target_bucket=<log bucket>, target_prefix=…) for each backup bucket.",
+    controls=("fsbp:S3.9", "checkov:CKV_AWS_18"),
+    defaults=_BUCKET_DEFAULTS,
+)
+
+
+def _check_notifications(args, cfg):
+    notifications = of_type(args, t.BACKUP_VAULT_NOTIFICATIONS)
+    vaults = of_type(args, t.BACKUP_VAULT)
+    watched = [n for n in notifications if set(as_list(get(n.props, "backupVaultEvents"))) & set(cfg["failureEvents"])]
+    if vaults and not watched:
+        yield ("no backup vault reports failed jobs (VaultNotifications with BACKUP_JOB_COMPLETED or COPY_JOB_FAILED); "
+               "a failing backup would stay silent until a restore is needed."), vaults[0].urn
+
+
+vault_notifications = stack_policy(
+    name="backup-vault-notifications",
+    description="The primary backup vault sends job outcomes (failed backups and copies) to an SNS topic.",
+    check=_check_notifications,
+    types=(t.BACKUP_VAULT, t.BACKUP_VAULT_NOTIFICATIONS),
+    severity=Severity.HIGH,
+    category="DR & Business Continuity",
+    remediation="Declare aws.backup.VaultNotifications on the vault with BACKUP_JOB_COMPLETED and COPY_JOB_FAILED events.",
+    defaults={"failureEvents": ("BACKUP_JOB_COMPLETED", "COPY_JOB_FAILED", "BACKUP_JOB_FAILED")},
+)
+
 POLICIES = [
+    access_logging,
+    vault_notifications,
     object_lock,
     lifecycle,
     replicated_cross_region,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import effective_tags, get, resource_policy
+from ._base import as_json, effective_tags, get, resource_policy
 
 
 def _check_tags(args, cfg):
@@ -74,4 +74,47 @@ log_group_encrypted = resource_policy(
     defaults={"minRetentionDays": 30},
 )
 
-POLICIES = [required_tags, kms_rotation, log_group_encrypted]
+def _check_provider(args, cfg):
+    props = args.props
+    if not get(props, "region"):
+        yield f"AWS provider {args.name} has no region; a stack must not depend on the ambient AWS_REGION."
+    if not as_json(get(props, "allowedAccountIds")):
+        yield f"AWS provider {args.name} does not pin allowed_account_ids; it could deploy into whatever account the credentials reach."
+    tags = as_json(get(as_json(get(props, "defaultTags")) or {}, "tags")) or {}
+    missing = [k for k in cfg["requiredTags"] if not tags.get(k)]
+    if missing:
+        yield f"AWS provider {args.name} default_tags lack {', '.join(missing)}."
+
+
+explicit_provider = resource_policy(
+    name="aws-provider-pinned",
+    description="Every AWS provider pins its region and account and tags everything it creates.",
+    types=(t.PROVIDER_AWS,),
+    check=_check_provider,
+    severity=Severity.HIGH,
+    category="Infrastructure",
+    remediation="Build providers from golive config: region, allowed_account_ids=[accountId], default_tags.",
+    controls=("fsbp:Config.1",),
+    defaults={"requiredTags": ("environment", "project", "owner", "cost-center", "managed-by")},
+)
+
+
+def _check_password(args, cfg):
+    length = get(args.props, "length", 0)
+    if length < cfg["minLength"]:
+        yield f"random password {args.name} is {length} characters; generate at least {cfg['minLength']}."
+
+
+password_strength = resource_policy(
+    name="secrets-random-password-length",
+    description="Generated passwords and tokens are long enough to resist guessing (32 characters by default).",
+    types=(t.RANDOM_PASSWORD,),
+    check=_check_password,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Raise `length` of the pulumi_random.RandomPassword.",
+    controls=("cis:1.8",),
+    defaults={"minLength": 32},
+)
+
+POLICIES = [required_tags, kms_rotation, log_group_encrypted, explicit_provider, password_strength]

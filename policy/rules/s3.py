@@ -14,7 +14,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, Severity
 
 from . import types as t
-from ._base import as_json, depends_via, get, of_type, stack_policy
+from ._base import as_list, depends_via, get, of_type, stack_policy, statements
 
 UNKNOWN = "[unknown]"
 
@@ -46,20 +46,6 @@ def tags_of(resource: PolicyResource) -> dict[str, str]:
     return dict(tags) if isinstance(tags, Mapping) else {}
 
 
-def statements(document: Any) -> list[dict[str, Any]]:
-    document = as_json(document)
-    if not isinstance(document, Mapping):
-        return []
-    found = document.get("Statement") or []
-    return [s for s in ([found] if isinstance(found, Mapping) else found) if isinstance(s, Mapping)]
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 # --------------------------------------------------------------------------- versioning
 
 
@@ -78,7 +64,7 @@ def _check_versioning(args, cfg):
 versioning_enabled = stack_policy(
     name="s3-bucket-versioning",
     description="Every S3 bucket has versioning enabled (a BucketVersioning resource with status Enabled).",
-    types=t.S3_BUCKETS,
+    types=(*t.S3_BUCKETS, *t.S3_VERSIONINGS),
     check=_check_versioning,
     severity=Severity.HIGH,
     category="DR & Business Continuity",
@@ -137,7 +123,7 @@ encryption_kms = stack_policy(
     description=("Every S3 bucket encrypts by default with SSE-KMS under a customer-managed key. Exception: buckets that "
                  "receive ALB/NLB or S3 server access logs, which AWS delivers only to SSE-S3 (AES256) buckets, and say so "
                  "in their golive:encryption-exception tag."),
-    types=t.S3_BUCKETS,
+    types=(*t.S3_BUCKETS, *t.S3_ENCRYPTIONS),
     check=_check_encryption,
     severity=Severity.HIGH,
     category="Security",
@@ -173,7 +159,7 @@ def _check_public_access(args, cfg):
 public_access_blocked = stack_policy(
     name="s3-bucket-public-access-blocked",
     description="Every S3 bucket has a public access block with all four settings on.",
-    types=t.S3_BUCKETS,
+    types=(*t.S3_BUCKETS, t.S3_PUBLIC_ACCESS_BLOCK),
     check=_check_public_access,
     severity=Severity.CRITICAL,
     category="Security",
@@ -229,7 +215,7 @@ def _check_tls(args, cfg):
 tls_only = stack_policy(
     name="s3-bucket-tls-only",
     description="Every S3 bucket's policy denies any request not made over TLS (aws:SecureTransport = false).",
-    types=t.S3_BUCKETS,
+    types=(*t.S3_BUCKETS, t.S3_BUCKET_POLICY),
     check=_check_tls,
     severity=Severity.HIGH,
     category="Security",
@@ -238,4 +224,30 @@ tls_only = stack_policy(
     controls=("fsbp:S3.5", "cis:2.1.1"),
 )
 
-POLICIES = [versioning_enabled, encryption_kms, public_access_blocked, tls_only]
+
+
+# --------------------------------------------------------------------------- ownership (ACLs off)
+
+
+def _check_ownership(args, cfg):
+    controls = attached(args, (t.S3_OWNERSHIP_CONTROLS,))
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        owners = [get(c.props, "rule.objectOwnership") for c in controls.get(bucket.urn, [])]
+        if "BucketOwnerEnforced" not in owners:
+            state = f"object ownership is {owners[0]}" if owners else "no BucketOwnershipControls resource"
+            yield (f"S3 bucket {bucket.name}: {state}; ACLs stay active and objects written by other accounts "
+                   "may not be readable or controllable by this one."), bucket.urn
+
+
+acls_disabled = stack_policy(
+    name="s3-bucket-acls-disabled",
+    description="Every S3 bucket disables ACLs (object ownership BucketOwnerEnforced), so only policies grant access.",
+    check=_check_ownership,
+    types=(*t.S3_BUCKETS, t.S3_OWNERSHIP_CONTROLS),
+    severity=Severity.MEDIUM,
+    category="Security",
+    remediation="Declare aws.s3.BucketOwnershipControls(bucket=…, rule={'object_ownership': 'BucketOwnerEnforced'}).",
+    controls=("fsbp:S3.12", "checkov:CKV2_AWS_65"),
+)
+
+POLICIES = [versioning_enabled, encryption_kms, public_access_blocked, tls_only, acls_disabled]

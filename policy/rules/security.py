@@ -156,7 +156,33 @@ client_vpn_scoped = resource_policy(
     remediation="Authorize the VPC CIDR only (the Baseline component does).",
 )
 
+def _check_security_hub(args, cfg):
+    if not is_production(args) or not of_type(args, t.VPC):
+        return
+    accounts = of_type(args, t.SECURITYHUB_ACCOUNT)
+    subscribed = [str(get(s.props, "standardsArn") or "") for s in of_type(args, t.SECURITYHUB_STANDARD)]
+    if not accounts:
+        yield "Security Hub is not enabled; FSBP and CIS findings are not collected for this production account.", of_type(args, t.VPC)[0].urn
+        return
+    for standard in cfg["requiredStandards"]:
+        if not any(f"standards/{standard}/" in arn for arn in subscribed):
+            yield f"Security Hub is not subscribed to the {standard} standard.", accounts[0].urn
+
+
+security_hub_standards = stack_policy(
+    name="security-securityhub-standards",
+    description="A production stack enables Security Hub with the AWS Foundational Security Best Practices and CIS standards.",
+    check=_check_security_hub,
+    types=(t.SECURITYHUB_ACCOUNT, t.SECURITYHUB_STANDARD),
+    severity=Severity.MEDIUM,
+    category="Compliance",
+    remediation="Set golive:security.securityHub to true (the Baseline subscribes both standards).",
+    controls=("fsbp:SecurityHub.1", "cis:4.16"),
+    defaults={"requiredStandards": ("aws-foundational-security-best-practices", "cis-aws-foundations-benchmark")},
+)
+
 POLICIES = [
+    security_hub_standards,
     cloudtrail_multi_region,
     cloudtrail_log_validation,
     cloudtrail_kms,

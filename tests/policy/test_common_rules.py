@@ -86,3 +86,28 @@ def test_thresholds_are_pack_config(prod):
     policies = [p for p in check.load_policies() if p.name == "logs-group-encrypted-retained"]
     result = check.check(prod, policies, policy_config={"logs-group-encrypted-retained": {"minRetentionDays": 3653}})
     assert result.findings and all("at least 3653" in f.message for f in result.findings)
+
+
+@pytest.mark.parametrize("policy", ["aws-provider-pinned", "secrets-random-password-length"])
+def test_provider_and_password_rules_pass_on_the_prod_stack(prod, policy):
+    assert findings(prod, policy) == []
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda r: r["inputs"].pop("region"), "has no region"),
+        (lambda r: r["inputs"].pop("allowedAccountIds"), "allowed_account_ids"),
+        (lambda r: r["inputs"].update(defaultTags=json.dumps({"tags": {"project": "golive"}})), "default_tags lack environment"),
+    ],
+)
+def test_an_unpinned_provider_fails(prod, change, expected):
+    provider = one(prod, "pulumi:providers:aws", "aws-dr")
+    (finding,) = findings(mutate(prod, provider["urn"], change), "aws-provider-pinned")
+    assert finding.urn == provider["urn"] and expected in finding.message
+
+
+def test_a_short_password_fails(prod):
+    password = prod.of_type("random:index/randomPassword:RandomPassword")[0]
+    (finding,) = findings(mutate(prod, password["urn"], lambda r: r["inputs"].update(length=16)), "secrets-random-password-length")
+    assert "16 characters" in finding.message
