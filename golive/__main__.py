@@ -96,6 +96,18 @@ def cmd_preview(args: argparse.Namespace) -> int:
     print()
     checked = check.check(result)
     print(summary.verdict(checked))
+    print()
+    print(summary.readiness(checked))
+    return EXIT_VIOLATION if checked.mandatory else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The readiness report (Markdown): verdict, scores, failures, inventory, encryption, backups, monitoring."""
+    from . import check, report
+
+    result = _synth(args)
+    checked = check.check(result)
+    _emit(report.render(checked, result).rstrip("\n"), args.out)
     return EXIT_VIOLATION if checked.mandatory else EXIT_OK
 
 
@@ -204,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("preview", help="the main job: resource tree, counts and policy verdict")
     stack_arg(p)
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("report", help="the readiness report (Markdown), computed from policy results and the synth")
+    stack_arg(p)
+    p.add_argument("--out", help="write the report here")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="measure synth and check")
     stack_arg(p)

@@ -145,6 +145,24 @@ def _plain(value: Any, secret_paths: list[str], path: str) -> Any:
     return value
 
 
+def _unwrap(value: Any) -> Any:
+    """A wire value as the mocks need it: secrets as their value, references as ids, whole numbers as ints."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig in (_SECRET_SIG, _OUTPUT_SIG):
+            return _unwrap(value.get("value"))
+        if sig == _RESOURCE_SIG:
+            return value.get("id") or value.get("urn")
+        if sig in (_ASSET_SIG, _ARCHIVE_SIG):
+            return value
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _struct_to_python(struct: Any) -> dict[str, Any]:
     from google.protobuf import json_format
 
@@ -166,7 +184,6 @@ def _make_monitor_class() -> type:
             self.stack_outputs: dict[str, Any] = {}
             self._root = root
             self._lock = threading.Lock()
-            self.current = threading.local()
 
         def _source(self, request: Any) -> dict[str, Any] | None:
             """The first frame of the project's own code that declared the resource."""
@@ -185,14 +202,29 @@ def _make_monitor_class() -> type:
             return None
 
         def RegisterResource(self, request: Any) -> Any:
-            # The mocks name ids and ARNs after the URN; they read it from here.
-            self.current.urn = self.make_urn(request.parent, request.type, request.name)
-            self.current.provider = request.provider
-            response = super().RegisterResource(request)
+            """Record the request and answer with its inputs plus the mocks' computed outputs.
+
+            The inputs go back on the wire as they came (secrets stay wrapped, resource
+            references stay references), so nothing needs re-serializing: unlike the
+            SDK's MockMonitor this never re-enters the event loop, which lets the
+            engine run every RPC inline.
+            """
+            from google.protobuf import struct_pb2
+            from pulumi.runtime.proto import resource_pb2
+
+            urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
-                return response
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+            raw = _struct_to_python(request.object)
+            resource_id, computed = self.mocks.computed(request.type, request.name, _unwrap(raw), request.provider, urn)
+            outputs = struct_pb2.Struct()
+            outputs.CopyFrom(request.object)
+            for key, value in computed.items():
+                outputs[key] = value
+            response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=outputs)
+            self.resources[urn] = self.ResourceRegistration(urn, resource_id, {**raw, **computed})
             secret_paths: list[str] = []
-            inputs = _plain(_struct_to_python(request.object), secret_paths, "")
+            inputs = _plain(raw, secret_paths, "")
             record = {
                 "urn": response.urn,
                 "type": request.type,
@@ -235,7 +267,7 @@ class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
 
     Under mocks each RPC is a Python call, and handing it to a thread pool only adds
     thread switches and GIL contention (it tripled the synth time of the prod stack).
-    The SDK's ``_sync_await`` is reentrant, so the mock monitor may pump the loop.
+    Safe because the recording monitor never awaits: it answers synchronously.
     """
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
@@ -280,7 +312,6 @@ def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: li
     account = _config_value(config, "accountId", "123456789012")
     mocks = golive_mocks.GoliveMocks(default_region=region, account_id=account)
     monitor = _make_monitor_class()(mocks, root)
-    mocks.monitor = monitor
 
     loop = asyncio.new_event_loop()
     loop.set_default_executor(_InlineExecutor(max_workers=1))

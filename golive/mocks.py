@@ -61,47 +61,36 @@ class GoliveMocks(pulumi.runtime.Mocks):
     def __init__(self, default_region: str, account_id: str):
         self.default_region = default_region
         self.account_id = account_id
-        self.monitor: Any = None
         self._provider_regions: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    # -- context
-
-    def _urn(self, args: pulumi.runtime.MockResourceArgs) -> str:
-        current = getattr(self.monitor, "current", None)
-        return getattr(current, "urn", None) or f"{args.typ}::{args.name}"
-
-    def _region(self, args: pulumi.runtime.MockResourceArgs) -> str:
-        ref = args.provider or ""
-        provider_urn = ref.rsplit("::", 1)[0] if ref else ""
-        with self._lock:
-            return self._provider_regions.get(provider_urn, self.default_region)
-
-    # -- Mocks interface
+    # -- Mocks interface (the SDK's own MockMonitor calls this; golive's engine calls `computed`)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         # The program makes no lookups (a preview needs no account); fail loudly if one appears.
         raise NotImplementedError(f"golive makes no provider calls offline, but the program called {args.token}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
-        urn = self._urn(args)
         inputs = dict(args.inputs)
-        if args.typ.startswith("pulumi:providers:"):
-            region = inputs.get("region") or self.default_region
+        resource_id, extra = self.computed(args.typ, args.name, inputs, args.provider or "", f"{args.typ}::{args.name}")
+        return resource_id, {**inputs, **extra}
+
+    def computed(self, typ: str, name: str, inputs: dict[str, Any], provider: str, urn: str) -> tuple[str, dict[str, Any]]:
+        """The id and the outputs the cloud would add to ``inputs`` for the resource ``urn``."""
+        if typ.startswith("pulumi:providers:"):
             with self._lock:
-                self._provider_regions[urn] = region
-            return digest(urn, length=32), inputs
-        region = self._region(args)
-        ctx = _Ctx(typ=args.typ, urn=urn, name=args.name, region=region, account=self.account_id, inputs=inputs)
-        builder = _BUILDERS.get(args.typ)
+                self._provider_regions[urn] = inputs.get("region") or self.default_region
+            return digest(urn, length=32), {}
+        provider_urn = provider.rsplit("::", 1)[0] if provider else ""
+        with self._lock:
+            region = self._provider_regions.get(provider_urn, self.default_region)
+        ctx = _Ctx(typ=typ, urn=urn, name=name, region=region, account=self.account_id, inputs=inputs)
+        builder = _BUILDERS.get(typ)
         if builder is not None:
-            resource_id, extra = builder(ctx)
-        elif args.typ.startswith("kubernetes:"):
-            resource_id, extra = _kubernetes(ctx, args.typ)
-        else:
-            resource_id, extra = _generic(ctx, args.typ)
-        state = {**inputs, **extra}
-        return resource_id, state
+            return builder(ctx)
+        if typ.startswith("kubernetes:"):
+            return _kubernetes(ctx, typ)
+        return _generic(ctx, typ)
 
 
 class _Ctx:

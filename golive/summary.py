@@ -93,3 +93,29 @@ def verdict(result: CheckResult) -> str:
         f"{n_advisory} advisory violation{'s' if n_advisory != 1 else ''}"
     )
     return "\n".join(lines)
+
+
+def readiness(result: CheckResult) -> str:
+    """The closing block of `preview`: per-category scores, then the GO/NO-GO verdict."""
+    from . import formats
+
+    stats = formats.category_stats(result)
+    header = ("category", "evaluated", "passed", "failed", "exempted", "n/a", "score")
+    rows = [
+        (s.category, str(s.evaluated), str(s.passed), str(s.failed), str(s.exempted), str(s.not_applicable),
+         "-" if s.score is None else f"{s.score:g}%")
+        for s in stats
+    ]
+    total = formats.overall_score(result)
+    sums = [str(sum(getattr(s, k) for s in stats)) for k in ("evaluated", "passed", "failed", "exempted", "not_applicable")]
+    rows.append(("total", *sums, "-" if total is None else f"{total:g}%"))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["readiness by category:"]
+    for row in [header, *rows]:
+        lines.append("  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
+    blockers = sorted({f.policy for f in result.mandatory})
+    if blockers:
+        lines.append(f"verdict: NO-GO — {len(blockers)} mandatory polic{'ies' if len(blockers) != 1 else 'y'} failing: {', '.join(blockers)}")
+    else:
+        lines.append(f"verdict: GO — 0 mandatory violations, {len(result.exemptions)} accepted risk(s)")
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""The readiness report: computed from policy results and the synth document, never typed.
+
+``python -m golive report --stack prod`` renders the policy part (verdict, blockers,
+per-category scores, failures, accepted risks: ``formats.render_markdown``) followed
+by what the stack declares: inventory, encryption by key, deletion protection,
+backup coverage and the monitoring stack's alerts, tests, dashboards and panels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import formats, inventory
+from .check import CheckResult
+from .engine import SynthResult
+
+
+@dataclass(frozen=True)
+class AlertTests:
+    """promtool unit tests the monitoring generator writes for the stack's alert rules."""
+
+    firing: int
+    quiet: int
+
+
+def alert_tests(config: Any) -> AlertTests | None:
+    """Count the promtool tests generated for ``config``'s rules (None when monitoring is absent)."""
+    try:
+        from components.monitoring import rules
+    except ImportError:
+        return None
+    groups = rules.all_groups(config.services)
+    alerts = [a for g in groups for a in g.alerts]
+    return AlertTests(firing=sum(1 for a in alerts if a.fires), quiet=sum(1 for a in alerts if a.quiet is not None))
+
+
+def _stack_config(synth: SynthResult) -> Any:
+    from components import config as golive_config
+
+    from .engine import load_stack_config
+
+    raw, _ = load_stack_config(synth.stack)
+    prefix = "golive:"
+    return golive_config.parse({k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}, synth.stack)
+
+
+def declared_sections(synth: SynthResult, tests: AlertTests | None) -> list[str]:
+    lines: list[str] = []
+    counts = inventory.inventory(synth)
+    lines += ["## Inventory", "", f"{sum(n for _, n in counts)} cloud and cluster resources "
+              f"({len(synth.resources)} registrations with components and providers).", "",
+              "| Kind | Count |", "|---|--:|"]
+    lines += [f"| {kind} | {n} |" for kind, n in counts]
+    lines.append("")
+
+    keys = inventory.encryption(synth)
+    lines += ["## Encryption", "", f"{len(keys)} customer-managed KMS keys, each used by:", ""]
+    for key, users in keys.items():
+        lines.append(f"- **{key}**: {', '.join(users)}")
+    lines.append("")
+
+    protected = inventory.protection(synth)
+    lines += ["## Protected from deletion", "", "| Kind | Name | protect | retainOnDelete |", "|---|---|:-:|:-:|"]
+    lines += [f"| {kind} | `{name}` | {'✓' if p else ''} | {'✓' if r else ''} |" for kind, name, p, r in protected]
+    lines.append("")
+
+    coverage = inventory.backup_coverage(synth)
+    lines += ["## Backup coverage", ""]
+    lines += [f"- covered by an AWS Backup selection: {', '.join(coverage.covered) or 'nothing'}"]
+    lines += [f"- **not covered**: {', '.join(coverage.uncovered)}" if coverage.uncovered else "- not covered: nothing"]
+    lines.append("")
+
+    mon = inventory.monitoring(synth)
+    lines += ["## Monitoring", "", "| What | Count |", "|---|--:|",
+              f"| PrometheusRule objects | {mon.rule_objects} |",
+              f"| Alert rules | {mon.alerts} |",
+              f"| Recording rules | {mon.recording_rules} |"]
+    if tests is not None:
+        lines += [f"| promtool tests: alert fires | {tests.firing} |", f"| promtool tests: alert stays quiet | {tests.quiet} |"]
+    lines += [f"| Grafana dashboards | {mon.dashboards} |", f"| Dashboard panels | {mon.panels} |", ""]
+    return lines
+
+
+def render(result: CheckResult, synth: SynthResult) -> str:
+    policy_part = formats.render_markdown(result, synth).rstrip("\n").split("\n")
+    try:
+        tests = alert_tests(_stack_config(synth))
+    except Exception:  # noqa: BLE001 a report of a synth document from another revision may not parse here
+        tests = None
+    return "\n".join([*policy_part, "", *declared_sections(synth, tests)]).rstrip() + "\n"
