@@ -261,10 +261,12 @@ def _rds_instance(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
 @builds("aws:elasticache/replicationGroup:ReplicationGroup")
 def _replication_group(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
     group_id = ctx.inputs.get("replicationGroupId") or f"{ctx.name}-{ctx.h(5)}"
+    area, direction, number = (ctx.region.split("-") + ["", ""])[:3]
+    short = f"{area}{direction[:1]}{number}"  # eu-west-1 -> euw1, as in AWS's cache endpoints
     return group_id, {
         "arn": ctx.arn("elasticache", f"replicationgroup:{group_id}"),
-        "primaryEndpointAddress": f"master.{group_id}.{ctx.h(6)}.{ctx.region[:3]}.cache.amazonaws.com",
-        "readerEndpointAddress": f"replica.{group_id}.{ctx.h(6)}.{ctx.region[:3]}.cache.amazonaws.com",
+        "primaryEndpointAddress": f"master.{group_id}.{ctx.h(6)}.{short}.cache.amazonaws.com",
+        "readerEndpointAddress": f"replica.{group_id}.{ctx.h(6)}.{short}.cache.amazonaws.com",
         "port": ctx.inputs.get("port", 6379),
         "memberClusters": [f"{group_id}-00{i}" for i in range(1, int(ctx.inputs.get("numCacheClusters", 1)) + 1)],
     }

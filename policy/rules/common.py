@@ -117,4 +117,26 @@ password_strength = resource_policy(
     defaults={"minLength": 32},
 )
 
-POLICIES = [required_tags, kms_rotation, log_group_encrypted, explicit_provider, password_strength]
+def _check_kubernetes_provider(args, cfg):
+    kubeconfig = as_json(get(args.props, "kubeconfig"))
+    if not kubeconfig:
+        yield (f"Kubernetes provider {args.name} has no kubeconfig: it would use the ambient ~/.kube/config "
+               "and could deploy into whatever cluster the operator last used.")
+        return
+    if isinstance(kubeconfig, dict):
+        users = [u.get("user") or {} for u in kubeconfig.get("users") or []]
+        if any(u.get("token") or u.get("password") or u.get("client-key-data") for u in users):
+            yield f"Kubernetes provider {args.name} embeds a static credential; use an exec plugin (aws eks get-token)."
+
+
+kubernetes_provider = resource_policy(
+    name="kubernetes-provider-explicit",
+    description="Every Kubernetes provider targets the stack's own cluster through a generated kubeconfig with short-lived tokens.",
+    types=(t.PROVIDER_KUBERNETES,),
+    check=_check_kubernetes_provider,
+    severity=Severity.HIGH,
+    category="Infrastructure",
+    remediation="Build the provider from the EKS cluster's endpoint and CA with an `aws eks get-token` exec user (components/cluster.py).",
+)
+
+POLICIES = [required_tags, kms_rotation, log_group_encrypted, explicit_provider, password_strength, kubernetes_provider]

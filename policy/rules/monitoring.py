@@ -7,7 +7,7 @@ import re
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import as_json, get, resource_policy
+from ._base import as_json, get, of_type, resource_policy, stack_policy
 
 STACK_CHART = "kube-prometheus-stack"
 SEVERITIES = ("critical", "warning", "info")
@@ -252,7 +252,84 @@ opensearch_private = resource_policy(
     controls=("fsbp:Opensearch.2", "fsbp:Opensearch.5", "fsbp:Opensearch.7", "checkov:CKV_AWS_137", "checkov:CKV_AWS_317"),
 )
 
+SERVICE_LABEL = "golive.io/service"
+
+
+def _service_namespaces(args):
+    """Catalog services by name: the namespaces the ServiceCatalog labels with golive.io/service."""
+    found = {}
+    for namespace in of_type(args, t.K8S_NAMESPACE):
+        service = (get(namespace.props, "metadata.labels") or {}).get(SERVICE_LABEL)
+        if service:
+            found[service] = namespace
+    return found
+
+
+def _check_services_observed(args, cfg):
+    scraped = {ns for m in of_type(args, t.SERVICE_MONITOR) for ns in get(m.props, "spec.namespaceSelector.matchNames") or []}
+    probed: dict[str, set[str]] = {}
+    for probe in of_type(args, t.PROBE):
+        service = get(probe.props, "spec.targets.staticConfig.labels.service")
+        probed.setdefault(service, set()).add(str(get(probe.props, "spec.module") or ""))
+    for service, namespace in sorted(_service_namespaces(args).items()):
+        ns_name = get(namespace.props, "metadata.name") or service
+        if ns_name not in scraped:
+            yield f"service {service}: no ServiceMonitor scrapes namespace {ns_name}; its SLO and alert rules would see no data.", namespace.urn
+        if not any(m.startswith("http") for m in probed.get(service, set())):
+            yield f"service {service}: no blackbox HTTP probe checks it from outside; an outage the service cannot report goes unseen.", namespace.urn
+
+
+services_observed = stack_policy(
+    name="monitoring-services-observed",
+    description="Every catalog service is scraped by a ServiceMonitor and probed from outside by a blackbox HTTP Probe.",
+    check=_check_services_observed,
+    types=(t.K8S_NAMESPACE, t.SERVICE_MONITOR, t.PROBE),
+    severity=Severity.HIGH,
+    category="Monitoring & Alerting",
+    remediation="Keep the Monitoring component's per-service ServiceMonitor and Probe objects (built from golive:services).",
+)
+
+
+def _panels(panels):
+    for panel in panels or []:
+        if panel.get("type") == "row":
+            yield from _panels(panel.get("panels"))
+        else:
+            yield panel
+
+
+def _check_dashboard(args, cfg):
+    if (get(args.props, "metadata.labels") or {}).get("grafana_dashboard") != "1":
+        return
+    for key, text in (get(args.props, "data") or {}).items():
+        dashboard = as_json(text)
+        if not isinstance(dashboard, dict):
+            yield f"dashboard ConfigMap {args.name}: {key} is not JSON; Grafana's sidecar would skip it."
+            continue
+        if not dashboard.get("uid") or not dashboard.get("title"):
+            yield f"dashboard {key} has no uid or title; links and provisioning need both."
+        panels = list(_panels(dashboard.get("panels")))
+        if not panels:
+            yield f"dashboard {key} has no panels: a conceptual dashboard."
+        empty = [p.get("title") or "(untitled)" for p in panels if p.get("type") != "text" and not any(
+            (target or {}).get("expr") for target in p.get("targets") or [])]
+        if empty:
+            yield f"dashboard {key}: panel(s) without a query: {', '.join(empty[:5])}."
+
+
+dashboards_real = resource_policy(
+    name="monitoring-dashboards-have-queries",
+    description="Every provisioned Grafana dashboard is valid JSON with a uid, a title and panels that each run a query.",
+    types=(t.K8S_CONFIG_MAP,),
+    check=_check_dashboard,
+    severity=Severity.MEDIUM,
+    category="Monitoring & Alerting",
+    remediation="Build dashboards with components/monitoring/dashboards.py (grafana-foundation-sdk); give every panel a PromQL target.",
+)
+
 POLICIES = [
+    services_observed,
+    dashboards_real,
     alert_rules_labelled,
     prometheus_retention,
     alertmanager_critical_receiver,

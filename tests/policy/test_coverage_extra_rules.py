@@ -47,3 +47,68 @@ def test_security_hub_without_cis_fails(prod):
     broken = drop(prod, lambda r: r["type"] == "aws:securityhub/standardsSubscription:StandardsSubscription" and "cis" in r["inputs"]["standardsArn"])
     (finding,) = findings(broken, "security-securityhub-standards")
     assert "cis-aws-foundations-benchmark" in finding.message
+
+
+@pytest.mark.parametrize("policy", ["monitoring-services-observed", "monitoring-dashboards-have-queries", "kubernetes-provider-explicit"])
+def test_platform_rules_pass_on_the_prod_stack(prod, policy):
+    assert findings(prod, policy) == []
+
+
+def test_a_service_without_a_service_monitor_fails(prod):
+    broken = drop(prod, lambda r: r["type"] == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor" and r["name"].endswith("trading-api"))
+    (finding,) = findings(broken, "monitoring-services-observed")
+    assert "trading-api" in finding.message and "ServiceMonitor" in finding.message
+
+
+def test_a_service_without_an_http_probe_fails(prod):
+    broken = drop(prod, lambda r: r["type"] == "kubernetes:monitoring.coreos.com/v1:Probe" and r["name"] == "golive-probe-signal-service-http")
+    (finding,) = findings(broken, "monitoring-services-observed")
+    assert "signal-service" in finding.message and "probe" in finding.message
+
+
+def test_a_dashboard_panel_without_a_query_fails(prod):
+    import json
+
+    config_map = next(r for r in of_type(prod, "kubernetes:core/v1:ConfigMap") if r["inputs"]["metadata"]["labels"].get("grafana_dashboard"))
+
+    def empty_targets(record):
+        key, text = next(iter(record["inputs"]["data"].items()))
+        dashboard = json.loads(text)
+
+        def strip(panels):
+            for panel in panels:
+                panel["targets"] = []
+                strip(panel.get("panels") or [])
+
+        strip(dashboard["panels"])
+        record["inputs"]["data"][key] = json.dumps(dashboard)
+
+    (finding,) = findings(mutate(prod, config_map["urn"], empty_targets), "monitoring-dashboards-have-queries")
+    assert "without a query" in finding.message
+
+
+def test_a_conceptual_dashboard_fails(prod):
+    config_map = next(r for r in of_type(prod, "kubernetes:core/v1:ConfigMap") if r["inputs"]["metadata"]["labels"].get("grafana_dashboard"))
+    broken = mutate(prod, config_map["urn"], lambda r: r["inputs"].update(data={"x.json": '{"uid": "x", "title": "X", "panels": []}'}))
+    (finding,) = findings(broken, "monitoring-dashboards-have-queries")
+    assert "conceptual" in finding.message
+
+
+def test_a_kubernetes_provider_on_the_ambient_kubeconfig_fails(prod):
+    provider = of_type(prod, "pulumi:providers:kubernetes")[0]
+    (finding,) = findings(mutate(prod, provider["urn"], lambda r: r["inputs"].pop("kubeconfig")), "kubernetes-provider-explicit")
+    assert "ambient" in finding.message
+
+
+def test_a_kubernetes_provider_with_a_static_token_fails(prod):
+    import json
+
+    provider = of_type(prod, "pulumi:providers:kubernetes")[0]
+
+    def static_token(record):
+        kubeconfig = json.loads(record["inputs"]["kubeconfig"])
+        kubeconfig["users"][0]["user"] = {"token": "abc"}
+        record["inputs"]["kubeconfig"] = json.dumps(kubeconfig)
+
+    (finding,) = findings(mutate(prod, provider["urn"], static_token), "kubernetes-provider-explicit")
+    assert "static credential" in finding.message
