@@ -245,4 +245,35 @@ pulumi.export("backupNotificationTopicArn", backup_plan.topic.arn)
 # --- end backup ---
 
 # --- delivery (issue 10) ---
+from components.delivery import Delivery, DeliveryArgs, ServiceRouting, prometheus_address  # noqa: E402
+
+# Canary weights are the ALB's: the plugin gets each canary service's rule and its two target groups.
+delivery_routing = {}
+if config.edge.domain:
+    delivery_routing = {
+        svc: ServiceRouting(edge.listener_rules[svc].arn, edge.target_groups[svc].arn, canary.arn)
+        for svc, canary in edge.canary_target_groups.items()
+    }
+delivery = Delivery(
+    "golive",
+    DeliveryArgs(
+        config=config.delivery,
+        services=config.services,
+        account=config.aws,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        prometheus_address=prometheus_address(monitoring.namespace.metadata.name),
+        monitoring_namespace=config.monitoring.namespace,
+        runbook_base_url=config.monitoring.alerting.runbook_base_url,
+        catalog=[catalog],
+        routing=delivery_routing,
+        monitoring=[monitoring.release],
+    ),
+    opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+)
+pulumi.export("deliveryStrategies", {s.name: s.delivery for s in config.services})
+pulumi.export("argoRolloutsRoleArn", delivery.role.arn)
+if config.edge.domain:
+    pulumi.export("canaryTargetGroupArns", {svc: tg.arn for svc, tg in edge.canary_target_groups.items()})
+    pulumi.export("canaryListenerRuleArns", {svc: r.listener_rule_arn for svc, r in delivery_routing.items()})
 # --- end delivery ---

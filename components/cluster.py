@@ -470,7 +470,15 @@ class Cluster(pulumi.ComponentResource):
                 name="gp3-encrypted", annotations={"storageclass.kubernetes.io/is-default-class": "true"}
             ),
             provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": self.ebs_key.arn, "fsType": "ext4"},
+            # Volumes carry backup=true so the AWS Backup plan's tag selection covers
+            # Prometheus, Alertmanager and Grafana data (EBS CSI tagSpecification_N).
+            parameters={
+                "type": "gp3",
+                "encrypted": "true",
+                "kmsKeyId": self.ebs_key.arn,
+                "fsType": "ext4",
+                "tagSpecification_1": "backup=true",
+            },
             # Retain: deleting a claim by mistake must not delete the data with it.
             reclaim_policy="Retain",
             volume_binding_mode="WaitForFirstConsumer",

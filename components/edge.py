@@ -13,12 +13,18 @@
 - Routing: one IP target group per public service (health check on its readiness
   path), a listener rule per service on host and path prefix (more specific prefixes
   first), and a fixed 404 for anything else.
+- Progressive delivery (docs/delivery.md): a ``canary`` service gets a second, canary
+  target group and its rule forwards to both, stable 100 / canary 0; Argo Rollouts'
+  traffic-router plugin changes those weights during a rollout, so Pulumi ignores
+  them. A ``blueGreen`` service gets a preview target group reached on its preview
+  host (in the certificate, with its own alias record and rule).
 - Pulumi owns the ALB, listeners, target groups and WAF; Kubernetes owns the endpoints.
   The AWS Load Balancer Controller (Helm, IRSA role limited to describing and to
   registering targets in these target groups; it cannot create load balancers) keeps
   each target group in step with the pods behind the service through a
   ``TargetGroupBinding``. Contract with the services' manifests: a Service named after
-  the service, in its namespace, exposing the catalog port.
+  the service, in its namespace, exposing the catalog port (and ``<service>-canary`` or
+  ``<service>-preview`` for a canary or blue-green service).
 - Route 53 alias records point every public host at the ALB.
 """
 
@@ -85,6 +91,24 @@ class Route:
     priority: int
     host: str
     paths: tuple[str, ...]
+
+
+# Ignored on canary rules: Argo Rollouts' traffic-router plugin owns the weights during a rollout.
+CANARY_WEIGHTS = "actions[0].forward.targetGroups[*].weight"
+# The tag on canary rules; the Argo Rollouts controller may modify only rules that carry it.
+CANARY_RULE_TAG = ("golive:delivery", "canary")
+
+
+def preview_routes(services: Sequence[ServiceConfig]) -> list[Route]:
+    """Rules of the blue-green services' preview hosts, after every service rule (same paths, own host)."""
+    main = routes(services)
+    first = FIRST_RULE_PRIORITY + len(main) * RULE_PRIORITY_STEP
+    previews = [r for r in main if r.service.delivery == "blueGreen" and r.service.preview_host]
+    return [Route(r.service, first + i * RULE_PRIORITY_STEP, r.service.preview_host, r.paths) for i, r in enumerate(previews)]
+
+
+def preview_hosts(services: Sequence[ServiceConfig]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(r.host for r in preview_routes(services)))
 
 
 def routes(services: Sequence[ServiceConfig]) -> list[Route]:
@@ -196,6 +220,7 @@ class Edge(pulumi.ComponentResource):
             raise ValueError("Edge needs golive:edge.domain")
         child = pulumi.ResourceOptions(parent=self)
         self.routes = routes(args.services)
+        self.preview_routes = preview_routes(args.services)
         ports = sorted({r.service.port for r in self.routes})
 
         self._security_groups(name, args, ports)
@@ -243,6 +268,8 @@ class Edge(pulumi.ComponentResource):
                 "webAclArn": self.waf.web_acl.arn,
                 "accessLogBucket": self.access_logs.bucket.bucket,
                 "targetGroupArns": {svc: tg.arn for svc, tg in self.target_groups.items()},
+                "canaryTargetGroupArns": {svc: tg.arn for svc, tg in self.canary_target_groups.items()},
+                "previewTargetGroupArns": {svc: tg.arn for svc, tg in self.preview_target_groups.items()},
             }
         )
 
@@ -287,7 +314,7 @@ class Edge(pulumi.ComponentResource):
     def _certificate(self, name: str, args: EdgeArgs) -> None:
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        domains = list(dict.fromkeys([cfg.domain, *cfg.public_hosts(args.services)]))
+        domains = list(dict.fromkeys([cfg.domain, *cfg.public_hosts(args.services), *preview_hosts(args.services)]))
         self.certificate = aws.acm.Certificate(
             f"{name}-cert",
             domain_name=domains[0],
@@ -328,11 +355,11 @@ class Edge(pulumi.ComponentResource):
     def _listeners(self, name: str, args: EdgeArgs) -> None:
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        self.target_groups: dict[str, aws.lb.TargetGroup] = {}
-        for route in self.routes:
-            service = route.service
-            self.target_groups[service.name] = aws.lb.TargetGroup(
-                f"{name}-{service.name}-tg",
+
+        def target_group(service: ServiceConfig, role: str) -> aws.lb.TargetGroup:
+            suffix = "" if role == "stable" else f"-{role}"
+            return aws.lb.TargetGroup(
+                f"{name}-{service.name}{suffix}-tg",
                 target_type="ip",
                 protocol="HTTP",
                 protocol_version="HTTP1",
@@ -343,9 +370,20 @@ class Edge(pulumi.ComponentResource):
                     enabled=True, protocol="HTTP", port="traffic-port", path=service.ready_path, matcher="200-399",
                     interval=15, timeout=5, healthy_threshold=2, unhealthy_threshold=3,
                 ),
-                tags={"Name": f"{name}-{service.name}", "golive:service": service.name},
+                tags={"Name": f"{name}-{service.name}{suffix}", "golive:service": service.name, "golive:role": role},
                 opts=child,
             )
+
+        self.target_groups: dict[str, aws.lb.TargetGroup] = {}
+        self.canary_target_groups: dict[str, aws.lb.TargetGroup] = {}
+        self.preview_target_groups: dict[str, aws.lb.TargetGroup] = {}
+        for route in self.routes:
+            service = route.service
+            self.target_groups[service.name] = target_group(service, "stable")
+            if service.delivery == "canary":
+                self.canary_target_groups[service.name] = target_group(service, "canary")
+        for route in self.preview_routes:
+            self.preview_target_groups[route.service.name] = target_group(route.service, "preview")
         self.https_listener = aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=self.load_balancer.arn,
@@ -381,20 +419,49 @@ class Edge(pulumi.ComponentResource):
             opts=child,
         )
         self.listener_rules = {}
-        for route in self.routes:
-            conditions = [aws.lb.ListenerRuleConditionArgs(host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[route.host]))]
+        self.preview_listener_rules = {}
+
+        def conditions(route: Route) -> list[aws.lb.ListenerRuleConditionArgs]:
+            result = [aws.lb.ListenerRuleConditionArgs(host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[route.host]))]
             if route.paths:
-                conditions.append(
+                result.append(
                     aws.lb.ListenerRuleConditionArgs(path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(route.paths)))
                 )
+            return result
+
+        for route in self.routes:
             svc = route.service.name
+            canary = self.canary_target_groups.get(svc)
+            if canary is None:
+                action = aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_groups[svc].arn)
+                rule_opts = child
+            else:
+                action = aws.lb.ListenerRuleActionArgs(
+                    type="forward",
+                    forward=aws.lb.ListenerRuleActionForwardArgs(target_groups=[
+                        aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=self.target_groups[svc].arn, weight=100),
+                        aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=canary.arn, weight=0),
+                    ]),
+                )
+                rule_opts = pulumi.ResourceOptions(parent=self, ignore_changes=[CANARY_WEIGHTS])
             self.listener_rules[svc] = aws.lb.ListenerRule(
                 f"{name}-{svc}-rule",
                 listener_arn=self.https_listener.arn,
                 priority=route.priority,
-                conditions=conditions,
-                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_groups[svc].arn)],
-                tags={"Name": f"{name}-{svc}", "golive:service": svc},
+                conditions=conditions(route),
+                actions=[action],
+                tags={"Name": f"{name}-{svc}", "golive:service": svc, **(dict([CANARY_RULE_TAG]) if canary is not None else {})},
+                opts=rule_opts,
+            )
+        for route in self.preview_routes:
+            svc = route.service.name
+            self.preview_listener_rules[svc] = aws.lb.ListenerRule(
+                f"{name}-{svc}-preview-rule",
+                listener_arn=self.https_listener.arn,
+                priority=route.priority,
+                conditions=conditions(route),
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.preview_target_groups[svc].arn)],
+                tags={"Name": f"{name}-{svc}-preview", "golive:service": svc, "golive:role": "preview"},
                 opts=child,
             )
 
@@ -413,7 +480,7 @@ class Edge(pulumi.ComponentResource):
                 ],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for host in cfg.public_hosts(args.services)
+            for host in (*cfg.public_hosts(args.services), *preview_hosts(args.services))
         }
 
     def _controller(self, name: str, args: EdgeArgs) -> None:
@@ -425,7 +492,8 @@ class Edge(pulumi.ComponentResource):
             oidc_issuer=args.oidc_issuer,
             namespace=CONTROLLER_NAMESPACE,
             service_account=CONTROLLER_SERVICE_ACCOUNT,
-            policy_documents=[controller_policy([tg.arn for tg in self.target_groups.values()])],
+            policy_documents=[controller_policy([tg.arn for groups in (self.target_groups, self.canary_target_groups,
+                                                                       self.preview_target_groups) for tg in groups.values()])],
             account=account,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -462,19 +530,22 @@ class Edge(pulumi.ComponentResource):
             opts=k8s_opts,
         )
         self.target_group_bindings = {}
-        for route in self.routes:
-            service = route.service
-            namespace = args.service_namespaces.get(service.name, service.name)
-            self.target_group_bindings[service.name] = k8s.apiextensions.CustomResource(
-                f"{name}-{service.name}-tgb",
+        bindings = [(svc, svc, tg) for svc, tg in self.target_groups.items()]
+        bindings += [(svc, f"{svc}-canary", tg) for svc, tg in self.canary_target_groups.items()]
+        bindings += [(svc, f"{svc}-preview", tg) for svc, tg in self.preview_target_groups.items()]
+        ports = {r.service.name: r.service.port for r in self.routes}
+        for svc, service_name, group in bindings:
+            namespace = args.service_namespaces.get(svc, svc)
+            self.target_group_bindings[service_name] = k8s.apiextensions.CustomResource(
+                f"{name}-{service_name}-tgb",
                 api_version="elbv2.k8s.aws/v1beta1",
                 kind="TargetGroupBinding",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=service.name, namespace=namespace, labels={"golive.io/service": service.name}
+                    name=service_name, namespace=namespace, labels={"golive.io/service": svc}
                 ),
                 spec={
-                    "serviceRef": {"name": service.name, "port": service.port},
-                    "targetGroupARN": self.target_groups[service.name].arn,
+                    "serviceRef": {"name": service_name, "port": ports[svc]},
+                    "targetGroupARN": group.arn,
                     "targetType": "ip",
                 },
                 opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=[self.controller]),

@@ -16,7 +16,10 @@ branch per service):
   Manager secrets: those named ``golive/<service>/*`` (the data tier stores each
   service's database and cache credentials under that prefix) and decrypt them
   through Secrets Manager only;
-- an autoscaling/v2 HorizontalPodAutoscaler on the Deployment named after the service,
+- an autoscaling/v2 HorizontalPodAutoscaler on the workload named after the service: its
+  Deployment, or, when the service ships through progressive delivery (``delivery`` other
+  than ``none``), the Argo ``Rollout`` wrapping that Deployment, which then owns the
+  replica count (an HPA on the Deployment would fight the Rollout scaling it to 0);
   and a PodDisruptionBudget (minAvailable 1).
 
 Contract with the services' own manifests: the Deployment is named after the service,
@@ -174,7 +177,7 @@ class ServiceCatalog(pulumi.ComponentResource):
             f"{prefix}-hpa",
             metadata=meta(svc),
             spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(api_version="apps/v1", kind="Deployment", name=svc),
+                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(**scale_target(service)),
                 min_replicas=service.min_replicas,
                 max_replicas=service.max_replicas,
                 metrics=[
@@ -199,6 +202,13 @@ class ServiceCatalog(pulumi.ComponentResource):
         self.service_accounts[svc] = sa
         self.roles[svc] = role
         self.autoscalers[svc] = hpa
+
+
+def scale_target(service: ServiceConfig) -> dict[str, str]:
+    """What the service's HPA scales: the Argo Rollout under progressive delivery, else the Deployment."""
+    if getattr(service, "delivery", "none") != "none":
+        return {"api_version": "argoproj.io/v1alpha1", "kind": "Rollout", "name": service.name}
+    return {"api_version": "apps/v1", "kind": "Deployment", "name": service.name}
 
 
 def secrets_policy(account: AwsAccount, prefix: str, service: str) -> dict:

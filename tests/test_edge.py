@@ -31,6 +31,10 @@ def in_edge(synth, type_):
     return [r for r in of_type(synth, type_) if "golive:edge:Edge" in r["urn"]]
 
 
+def groups_by_role(synth, role):
+    return {props(g)["tags"]["golive:service"]: g for g in of_type(synth, TG) if props(g)["tags"].get("golive:role") == role}
+
+
 def listener(synth, protocol):
     (match,) = [r for r in of_type(synth, LISTENER) if props(r)["protocol"] == protocol]
     return match
@@ -61,7 +65,7 @@ CATALOG = [
     {"name": "web", "host": "app.golive.example.com", "port": 3000, "readyPath": "/healthz"},
     {"name": "api", "host": "app.golive.example.com", "pathPrefix": "/api", "port": 8080},
     {"name": "api-v2", "host": "app.golive.example.com", "pathPrefix": "/api/v2/", "port": 8081},
-    {"name": "admin", "host": "admin.golive.example.com", "port": 8080},
+    {"name": "admin", "host": "admin.golive.example.com", "port": 8080, "delivery": "none"},
     {"name": "worker"},
 ]
 
@@ -226,9 +230,11 @@ def test_http_listener_only_redirects_to_https(prod):
 # --------------------------------------------------------------------------- routing from the catalog
 
 
-def test_one_ip_target_group_per_public_service(prod):
+def test_one_ip_target_group_per_public_service_and_one_for_its_canary(prod):
     groups = in_edge(prod, TG)
-    assert sorted(props(g)["tags"]["golive:service"] for g in groups) == ["listings-service", "signal-service", "trading-api"]
+    stable, canary = groups_by_role(prod, "stable"), groups_by_role(prod, "canary")
+    assert sorted(stable) == sorted(canary) == ["listings-service", "signal-service", "trading-api"]  # every prod service is canary
+    assert len(groups) == 6
     for g in groups:
         p = props(g)
         assert p["targetType"] == "ip" and p["protocol"] == "HTTP" and p["port"] == 8080
@@ -236,7 +242,7 @@ def test_one_ip_target_group_per_public_service(prod):
 
 
 def test_catalog_target_groups_health_check_each_readiness_path(catalog_synth):
-    groups = {props(g)["tags"]["golive:service"]: props(g) for g in of_type(catalog_synth, TG)}
+    groups = {svc: props(g) for svc, g in groups_by_role(catalog_synth, "stable").items()}
     assert set(groups) == {"web", "api", "api-v2", "admin"}  # the internal worker gets no public route
     assert groups["web"]["healthCheck"]["path"] == "/healthz" and groups["web"]["port"] == 3000
     assert groups["api-v2"]["port"] == 8081
@@ -252,12 +258,19 @@ def test_listener_rule_priorities_are_unique_and_most_specific_first(catalog_syn
 
 def test_listener_rules_match_host_and_path_and_forward_to_their_own_group(catalog_synth):
     https = listener(catalog_synth, "HTTPS")
-    groups = {props(g)["tags"]["golive:service"]: g for g in of_type(catalog_synth, TG)}
+    groups, canaries = groups_by_role(catalog_synth, "stable"), groups_by_role(catalog_synth, "canary")
     for rule in of_type(catalog_synth, RULE):
         svc = props(rule)["tags"]["golive:service"]
         assert deps(rule, "listenerArn") == [https["urn"]]
         (action,) = props(rule)["actions"]
-        assert action["type"] == "forward" and deps(rule, "actions") == [groups[svc]["urn"]]
+        assert action["type"] == "forward"
+        if svc == "admin":  # delivery none: a plain forward
+            assert deps(rule, "actions") == [groups[svc]["urn"]] and "forward" not in action
+            continue
+        # canary (the default): both groups, all traffic on the stable one until Argo Rollouts moves it
+        assert sorted(deps(rule, "actions")) == sorted([groups[svc]["urn"], canaries[svc]["urn"]])
+        assert [t["weight"] for t in action["forward"]["targetGroups"]] == [100, 0]
+        assert props(rule)["tags"]["golive:delivery"] == "canary"
     conditions = {props(r)["tags"]["golive:service"]: props(r)["conditions"] for r in of_type(catalog_synth, RULE)}
     assert conditions["web"] == [{"hostHeader": {"values": ["app.golive.example.com"]}}]
     assert conditions["api"][1] == {"pathPattern": {"values": ["/api", "/api/*"]}}
@@ -306,7 +319,7 @@ def test_controller_may_register_targets_only_in_the_edge_target_groups(prod):
     role_policy = next(r for r in of_type(prod, "aws:iam/rolePolicy:RolePolicy") if "lb-controller" in r["name"])
     statements = {s["Sid"]: s for s in json.loads(props(role_policy)["policy"])["Statement"]}
     register = statements["RegisterPodsInEdgeTargetGroups"]
-    assert len(register["Resource"]) == 3 and all(":targetgroup/" in arn for arn in register["Resource"])
+    assert len(register["Resource"]) == 6 and all(":targetgroup/" in arn for arn in register["Resource"])  # stable and canary
     assert set(deps(role_policy, "policy")) == {g["urn"] for g in in_edge(prod, TG)}
     every_action = [a for s in statements.values() for a in s["Action"]]
     assert not [a for a in every_action if a.split(":")[1].startswith(("Create", "Delete", "Modify", "Authorize", "Revoke"))]
@@ -319,10 +332,16 @@ def test_controller_policy_without_public_services_grants_no_registration():
 
 def test_one_target_group_binding_per_service_in_its_namespace(prod):
     bindings = {props(b)["metadata"]["name"]: b for b in of_type(prod, TGB)}
-    assert set(bindings) == {"signal-service", "listings-service", "trading-api"}
+    services = {"signal-service", "listings-service", "trading-api"}
+    assert set(bindings) == services | {f"{svc}-canary" for svc in services}
     release = next(r for r in of_type(prod, RELEASE) if props(r)["chart"] == "aws-load-balancer-controller")
-    groups = {props(g)["tags"]["golive:service"]: g for g in in_edge(prod, TG)}
+    groups, canaries = groups_by_role(prod, "stable"), groups_by_role(prod, "canary")
     for svc, binding in bindings.items():
+        if svc.endswith("-canary"):
+            base = svc.removesuffix("-canary")
+            assert props(binding)["spec"]["serviceRef"] == {"name": svc, "port": 8080}
+            assert props(binding)["metadata"]["namespace"] == base and deps(binding, "spec") == [canaries[base]["urn"]]
+            continue
         p = props(binding)
         assert p["apiVersion"] == "elbv2.k8s.aws/v1beta1" and p["kind"] == "TargetGroupBinding"
         assert p["metadata"]["namespace"] == svc

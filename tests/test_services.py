@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from components.config import RESERVED_NAMESPACES, AwsAccount, ConfigError, NetworkConfig, ServiceConfig, parse
@@ -91,11 +91,19 @@ def test_service_account_is_bound_to_an_irsa_role_reading_only_its_secrets(prod,
 def test_hpa_and_pdb(prod, service):
     (hpa,) = in_namespace(prod, HPA, service)
     spec = props(hpa)["spec"]
-    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": service}
+    # Prod services ship through Argo Rollouts (delivery: canary): the Rollout owns the replica count.
+    assert spec["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": service}
     assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 10)
     assert spec["metrics"][0]["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}
     (pdb,) = in_namespace(prod, PDB, service)
     assert props(pdb)["spec"] == {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": service}}}
+
+
+def test_hpa_scales_the_deployment_without_progressive_delivery():
+    from components.services import scale_target
+
+    assert scale_target(ServiceConfig(name="api", delivery="none")) == {"api_version": "apps/v1", "kind": "Deployment", "name": "api"}
+    assert scale_target(ServiceConfig(name="api", delivery="canary"))["kind"] == "Rollout"
 
 
 def test_each_service_is_one_subtree_under_its_namespace(prod):
@@ -175,6 +183,9 @@ _catalogs = st.lists(
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(catalog=_catalogs)
+# Generated lists are mostly short: always try both ends of the range.
+@example(catalog=[("one", 2, 0)])
+@example(catalog=[(f"service-{i}", 2, 8) for i in range(50)])
 def test_every_catalog_service_gets_its_place_and_nothing_collides(synth_program, catalog):
     import pulumi
     import pulumi_aws as aws

@@ -258,7 +258,70 @@ helm_chart_pinned = resource_policy(
     remediation="Pin the chart version in golive config (e.g. golive:cluster.charts) and pass it as `version`.",
 )
 
+def _check_guardrails(args, cfg):
+    quotas, limits = of_type(args, t.K8S_RESOURCE_QUOTA), of_type(args, t.K8S_LIMIT_RANGE)
+    pdbs, accounts = of_type(args, t.K8S_PDB), of_type(args, t.K8S_SERVICE_ACCOUNT)
+    for ns in of_type(args, t.K8S_NAMESPACE):
+        if cfg["serviceLabel"] not in _labels(ns):
+            continue
+        name = get(ns.props, "metadata.name") or ns.name
+        if not any(_in_namespace(q, ns) for q in quotas):
+            yield f"service namespace {name} has no ResourceQuota: one runaway service can starve the nodes.", ns.urn
+        if not any(_in_namespace(lr, ns) for lr in limits):
+            yield f"service namespace {name} has no LimitRange: pods without requests defeat the scheduler and the HPA.", ns.urn
+        mine = [p for p in pdbs if _in_namespace(p, ns)]
+        if not mine:
+            yield f"service namespace {name} has no PodDisruptionBudget: a node drain may stop every replica at once.", ns.urn
+        for pdb in mine:
+            available = get(pdb.props, "spec.minAvailable")
+            if available in (None, 0, "0", "0%") and get(pdb.props, "spec.maxUnavailable") in (None, "100%"):
+                yield f"PodDisruptionBudget {pdb.name} keeps no replica available during disruptions.", pdb.urn
+        roles = [a for a in accounts if _in_namespace(a, ns) and (get(a.props, "metadata.annotations") or {}).get(cfg["irsaAnnotation"])]
+        if not roles:
+            yield (f"service namespace {name} has no service account with an IAM role ({cfg['irsaAnnotation']}); "
+                   "pods would fall back to the node role."), ns.urn
+
+
+namespace_guardrails = stack_policy(
+    name="cluster-service-namespace-guardrails",
+    description="Every service namespace has a ResourceQuota, a LimitRange, a PodDisruptionBudget and an IRSA service account.",
+    check=_check_guardrails,
+    types=(t.K8S_NAMESPACE, t.K8S_RESOURCE_QUOTA, t.K8S_LIMIT_RANGE, t.K8S_PDB, t.K8S_SERVICE_ACCOUNT),
+    severity=Severity.MEDIUM,
+    category="Infrastructure",
+    remediation="Declare services through components.services.ServiceCatalog, which creates all four per service.",
+    controls=("cis-eks:5.1.5", "cis-eks:4.1.5"),
+    defaults={"serviceLabel": "golive.io/service", "irsaAnnotation": "eks.amazonaws.com/role-arn"},
+)
+
+
+def _check_storage_class(args, cfg):
+    params = get(args.props, "parameters") or {}
+    if get(args.props, "provisioner") != "ebs.csi.aws.com":
+        return
+    if str(params.get("encrypted")).lower() != "true":
+        yield f"StorageClass {args.name} creates unencrypted EBS volumes."
+    elif not params.get("kmsKeyId"):
+        yield f"StorageClass {args.name} encrypts with the AWS-managed key; pass kmsKeyId for a customer-managed key."
+    if get(args.props, "reclaimPolicy") == "Delete" and cfg["requireRetain"]:
+        yield f"StorageClass {args.name} deletes volumes with their claims; use reclaimPolicy Retain for data."
+
+
+storage_class_encrypted = resource_policy(
+    name="cluster-storage-class-encrypted",
+    description="EBS StorageClasses encrypt volumes with a customer-managed key and retain them when a claim is deleted.",
+    types=(t.K8S_STORAGE_CLASS,),
+    check=_check_storage_class,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Set parameters encrypted='true' and kmsKeyId=<CMK ARN>, reclaimPolicy Retain (components/cluster.py).",
+    controls=("fsbp:EC2.7", "checkov:CKV_AWS_3"),
+    defaults={"requireRetain": True},
+)
+
 POLICIES = [
+    namespace_guardrails,
+    storage_class_encrypted,
     eks_endpoint_restricted,
     eks_secrets_encrypted,
     eks_logging,

@@ -1,5 +1,218 @@
-"""Delivery rules (issue 10)."""
+"""Delivery rules (issue 10): every production service releases progressively, gated by its documented SLIs.
+
+The Helm chart of Argo Rollouts is pinned by ``cluster-helm-chart-pinned``, which
+covers every Helm release; no rule here repeats it.
+"""
 
 from __future__ import annotations
 
-POLICIES: list = []
+import pathlib
+import re
+
+from pulumi_policy import Severity
+
+from . import types as t
+from ._base import ADVISORY, as_json, get, is_production, of_type, resource_policy, stack_policy
+
+SERVICE_LABEL = "golive.io/service"
+ARGO_CHART = "argo-rollouts"
+METRICS_DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+
+_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_PROMQL_KEYWORDS = frozenset({
+    "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or", "unless", "atan2",
+    "inf", "nan", "Inf", "NaN",
+})
+
+
+# --------------------------------------------------------------------------- PromQL and docs/metrics.md
+
+
+def promql_metrics(query: str) -> set[str]:
+    """Metric names a PromQL expression selects (functions, keywords, labels and strings left out)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', '""', query)
+    text = re.sub(r"\{[^{}]*\}", " ", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", " ", text)
+    text = re.sub(r"\[[^\[\]]*\]", " ", text)
+    names = set()
+    for match in _NAME.finditer(text):
+        name = match.group(0)
+        rest = text[match.end():].lstrip()
+        if name in _PROMQL_KEYWORDS or rest.startswith("("):
+            continue
+        if match.start() and (text[match.start() - 1].isdigit() or text[match.start() - 1] == "."):
+            continue  # the exponent or suffix of a number (1e3)
+        names.add(name)
+    return names
+
+
+def documented_metrics(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names, prefixes) in backticks in docs/metrics.md; a ``_bucket`` implies ``_count`` and ``_sum``, ``x_*`` is a prefix."""
+    names: set[str] = set()
+    prefixes: set[str] = set()
+    for token in re.findall(r"`([^`\s]+)`", text):
+        if token.endswith("*") and _NAME.fullmatch(token[:-1]):
+            prefixes.add(token[:-1])
+        elif _NAME.fullmatch(token):
+            names.add(token)
+            if token.endswith("_bucket"):
+                base = token.removesuffix("_bucket")
+                names |= {base, f"{base}_count", f"{base}_sum"}
+    return tuple(sorted(names)), tuple(sorted(prefixes))
+
+
+def _load_documented() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    try:
+        return documented_metrics(METRICS_DOC.read_text())
+    except OSError:
+        return (), ()
+
+
+_DOCUMENTED, _PREFIXES = _load_documented()
+
+
+# --------------------------------------------------------------------------- Rollouts
+
+
+def _strategy(rollout) -> tuple[str, dict]:
+    strategy = get(rollout.props if hasattr(rollout, "props") else rollout, "spec.strategy") or {}
+    for kind in ("canary", "blueGreen"):
+        if isinstance(strategy.get(kind), dict):
+            return kind, strategy[kind]
+    return "", {}
+
+
+def _analysis_refs(kind: str, body: dict) -> list[dict]:
+    if kind == "canary":
+        refs = [step["analysis"] for step in body.get("steps") or [] if isinstance(step, dict) and "analysis" in step]
+        return refs + ([body["analysis"]] if isinstance(body.get("analysis"), dict) else [])
+    return [body[k] for k in ("prePromotionAnalysis", "postPromotionAnalysis") if isinstance(body.get(k), dict)]
+
+
+def _check_strategies(args, cfg):
+    if not is_production(args):
+        return
+    rollouts = of_type(args, t.ROLLOUT)
+    templates = {(get(r.props, "metadata.namespace"), get(r.props, "metadata.name")) for r in of_type(args, t.ANALYSIS_TEMPLATE)}
+    for ns in of_type(args, t.K8S_NAMESPACE):
+        if cfg["serviceLabel"] not in (get(ns.props, "metadata.labels") or {}):
+            continue
+        name = get(ns.props, "metadata.name") or ns.name
+        mine = [r for r in rollouts if get(r.props, "metadata.namespace") == name]
+        if not mine:
+            yield (f"service {name} has no Rollout: a release replaces every pod at once with nothing checking its SLOs "
+                   "(golive:services[].delivery is none)."), ns.urn
+            continue
+        for rollout in mine:
+            kind, body = _strategy(rollout)
+            refs = _analysis_refs(kind, body)
+            if not refs:
+                what = "analysis step" if kind == "canary" else "pre- or post-promotion analysis"
+                yield f"Rollout {name} ({kind or 'no strategy'}) has no {what}: a bad version would be promoted unchecked.", rollout.urn
+            for ref in refs:
+                for template in ref.get("templates") or []:
+                    if (name, template.get("templateName")) not in templates:
+                        yield (f"Rollout {name} analyses with AnalysisTemplate {template.get('templateName')!r}, which the stack "
+                               "does not declare in its namespace."), rollout.urn
+
+
+strategy_analysed = stack_policy(
+    name="delivery-strategy-analysed",
+    description="Every service of a production catalog is released by a Rollout with at least one SLO analysis step.",
+    check=_check_strategies,
+    types=(t.ROLLOUT, t.ANALYSIS_TEMPLATE, t.K8S_NAMESPACE),
+    severity=Severity.HIGH,
+    category="DR & Business Continuity",
+    remediation="Keep golive:services[].delivery canary or blueGreen and at least one analysis step in golive:delivery.canarySteps.",
+    controls=("well-architected:OPS06-BP03", "well-architected:OPS06-BP04"),
+    defaults={"serviceLabel": SERVICE_LABEL},
+)
+
+
+def _check_weights(args, cfg):
+    kind, body = _strategy(args)
+    if kind != "canary":
+        return
+    weights = [step["setWeight"] for step in body.get("steps") or [] if isinstance(step, dict) and "setWeight" in step]
+    if not weights:
+        yield f"canary Rollout {args.name} sets no weight: its steps never send traffic to the new version."
+        return
+    for before, after in zip(weights, weights[1:], strict=False):
+        if after <= before:
+            yield f"canary Rollout {args.name}: setWeight {after} follows {before}; weights must increase step by step ({weights})."
+    if weights[-1] != 100:
+        yield f"canary Rollout {args.name} ends at {weights[-1]}%; the last setWeight must be 100 ({weights})."
+    if any(not 0 < w <= 100 for w in weights):
+        yield f"canary Rollout {args.name} has weights outside 1-100 ({weights})."
+
+
+canary_weights_increase = resource_policy(
+    name="delivery-canary-weights-increase",
+    description="Canary weights increase at every setWeight step and end at 100.",
+    types=(t.ROLLOUT,),
+    check=_check_weights,
+    severity=Severity.MEDIUM,
+    category="DR & Business Continuity",
+    remediation="Order golive:delivery.canarySteps by increasing setWeight and end with setWeight 100.",
+    controls=("well-architected:OPS06-BP03",),
+)
+
+
+def _documented(name: str, cfg) -> bool:
+    return name in cfg["documentedMetrics"] or any(name.startswith(p) for p in cfg["documentedPrefixes"])
+
+
+def _check_template_metrics(args, cfg):
+    for metric in get(args.props, "spec.metrics") or []:
+        query = get(metric, "provider.prometheus.query")
+        if not isinstance(query, str):
+            continue
+        undocumented = sorted(m for m in promql_metrics(query) if not _documented(m, cfg))
+        if undocumented:
+            yield (f"AnalysisTemplate {args.name}, metric {metric.get('name')!r}, queries {', '.join(undocumented)}, which "
+                   "docs/metrics.md does not define: services would not know to expose it and the analysis could never pass.")
+
+
+analysis_metrics_documented = resource_policy(
+    name="delivery-analysis-metrics-documented",
+    description="Every AnalysisTemplate query uses only metrics that docs/metrics.md defines.",
+    types=(t.ANALYSIS_TEMPLATE,),
+    check=_check_template_metrics,
+    severity=Severity.MEDIUM,
+    category="Monitoring & Alerting",
+    remediation="Derive analysis queries from the SLO model (components/delivery.py) or document the metric in docs/metrics.md.",
+    defaults={"documentedMetrics": _DOCUMENTED, "documentedPrefixes": _PREFIXES},
+)
+
+
+def _check_router_installed(args, cfg):
+    registered: dict[str, dict] = {}
+    for release in of_type(args, t.HELM_RELEASE):
+        if get(release.props, "chart") != ARGO_CHART:
+            continue
+        values = as_json(get(release.props, "values")) or {}
+        for plugin in get(values, "controller.trafficRouterPlugins") or []:
+            registered[plugin.get("name")] = plugin
+    for rollout in of_type(args, t.ROLLOUT):
+        kind, body = _strategy(rollout)
+        for name in (get(body, "trafficRouting.plugins") or {}) if kind == "canary" else {}:
+            plugin = registered.get(name)
+            if plugin is None:
+                yield (f"Rollout {rollout.name} routes traffic through plugin {name!r}, which no argo-rollouts release installs: "
+                       "its canary cannot shift ALB weights and the rollout will be Degraded."), rollout.urn
+            elif not str(plugin.get("location", "")).startswith("https://") or not re.fullmatch(r"[0-9a-f]{64}", str(plugin.get("sha256", ""))):
+                yield f"traffic-router plugin {name!r} is installed without an https location and a SHA-256 checksum.", rollout.urn
+
+
+traffic_router_installed = stack_policy(
+    name="delivery-traffic-router-installed",
+    description="Every traffic-router plugin a Rollout uses is installed (https location, SHA-256) by the Argo Rollouts release.",
+    check=_check_router_installed,
+    types=(t.ROLLOUT, t.HELM_RELEASE),
+    severity=Severity.MEDIUM,
+    category="Infrastructure",
+    remediation="Release the golive/alb-listener-rule plugin and set golive:delivery.trafficRouterPluginUrl and trafficRouterPluginSha256.",
+    enforcement=ADVISORY,
+)
+
+POLICIES = [strategy_analysed, canary_weights_increase, analysis_metrics_documented, traffic_router_installed]

@@ -51,6 +51,8 @@ K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 K8S_PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+K8S_RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
+K8S_LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 K8S_STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_CHART_V4 = "kubernetes:helm.sh/v4:Chart"
@@ -207,7 +209,9 @@ TAGGABLE_BACKUP: frozenset[str] = frozenset(
 # --- end section: backup ---
 
 # --- section: delivery (issue 10) ---
-TAGGABLE_DELIVERY: frozenset[str] = frozenset()
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
+TAGGABLE_DELIVERY: frozenset[str] = frozenset({"aws:iam/role:Role"})
 # --- end section: delivery ---
 
 TAGGABLE = (

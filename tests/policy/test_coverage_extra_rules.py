@@ -112,3 +112,48 @@ def test_a_kubernetes_provider_with_a_static_token_fails(prod):
 
     (finding,) = findings(mutate(prod, provider["urn"], static_token), "kubernetes-provider-explicit")
     assert "static credential" in finding.message
+
+
+@pytest.mark.parametrize("policy", ["cluster-service-namespace-guardrails", "cluster-storage-class-encrypted"])
+def test_cluster_guardrails_pass_on_the_prod_stack(prod, policy):
+    assert findings(prod, policy) == []
+
+
+@pytest.mark.parametrize(
+    "type_, expected",
+    [
+        ("kubernetes:core/v1:ResourceQuota", "no ResourceQuota"),
+        ("kubernetes:core/v1:LimitRange", "no LimitRange"),
+        ("kubernetes:policy/v1:PodDisruptionBudget", "no PodDisruptionBudget"),
+        ("kubernetes:core/v1:ServiceAccount", "no service account with an IAM role"),
+    ],
+)
+def test_a_service_namespace_missing_a_guardrail_fails(prod, type_, expected):
+    broken = drop(prod, lambda r: r["type"] == type_ and r["inputs"].get("metadata", {}).get("namespace") == "trading-api")
+    (finding,) = findings(broken, "cluster-service-namespace-guardrails")
+    assert "trading-api" in finding.message and expected in finding.message
+
+
+def test_a_pdb_that_allows_every_replica_down_fails(prod):
+    pdb = next(r for r in of_type(prod, "kubernetes:policy/v1:PodDisruptionBudget") if r["inputs"]["metadata"]["namespace"] == "signal-service")
+    (finding,) = findings(mutate(prod, pdb["urn"], lambda r: r["inputs"]["spec"].update(minAvailable=0)), "cluster-service-namespace-guardrails")
+    assert "keeps no replica available" in finding.message
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda r: r["inputs"]["parameters"].update(encrypted="false"), "unencrypted"),
+        (lambda r: r["inputs"]["parameters"].pop("kmsKeyId"), "AWS-managed key"),
+        (lambda r: r["inputs"].update(reclaimPolicy="Delete"), "reclaimPolicy Retain"),
+    ],
+)
+def test_a_weak_storage_class_fails(prod, change, expected):
+    storage_class = of_type(prod, "kubernetes:storage.k8s.io/v1:StorageClass")[0]
+    (finding,) = findings(mutate(prod, storage_class["urn"], change), "cluster-storage-class-encrypted")
+    assert expected in finding.message
+
+
+def test_cluster_volumes_are_tagged_for_aws_backup(prod):
+    storage_class = of_type(prod, "kubernetes:storage.k8s.io/v1:StorageClass")[0]
+    assert storage_class["inputs"]["parameters"]["tagSpecification_1"] == "backup=true"
