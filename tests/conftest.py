@@ -22,6 +22,21 @@ if str(ROOT) not in sys.path:
 
 from golive import check, engine  # noqa: E402
 
+# Every policy must have a test where it fails: record which policies any test saw
+# failing (or exempted); tests/test_zz_policy_suite.py checks the set after the suite.
+POLICIES_SEEN_FAILING: set[str] = set()
+_check_policies = check.check
+
+
+def _recording_check(*args: Any, **kwargs: Any) -> check.CheckResult:
+    result = _check_policies(*args, **kwargs)
+    POLICIES_SEEN_FAILING.update(f.policy for f in result.findings)
+    POLICIES_SEEN_FAILING.update(e.policy for e in result.exemptions)
+    return result
+
+
+check.check = _recording_check
+
 
 def prod_config(overrides: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
     """The prod stack's config as the CLI would pass it, with ``golive:`` keys replaced or removed."""
