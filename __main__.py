@@ -209,6 +209,7 @@ pulumi.export("logsFluentBitRoleArn", logs.fluent_bit_role.arn)
 # --- backup (issue 7) ---
 from components.backup import BackupStorage, BackupStorageArgs  # noqa: E402
 from components.backup_plan import BackupPlan, BackupPlanArgs  # noqa: E402
+from components.database_replication import DatabaseBackupReplication, DatabaseBackupReplicationArgs  # noqa: E402
 
 # The DR region gets its own explicit provider: same account guard, same default tags.
 dr_provider = aws.Provider(
@@ -228,7 +229,18 @@ backup_plan = BackupPlan(
     BackupPlanArgs(config=config.backup, account=config.aws, dr_account=dr_account, dr_provider=dr_provider),
     opts=aws_opts,
 )
+database_dr = DatabaseBackupReplication(
+    "golive-db-dr",
+    DatabaseBackupReplicationArgs(
+        source_db_instance_arn=database.instance.arn,
+        retention_days=config.database.backup_retention_days,
+        dr_account=dr_account,
+        dr_provider=dr_provider,
+    ),
+    opts=aws_opts,
+)
 # What a restore needs (docs/disaster-recovery.md).
+pulumi.export("drDatabaseBackupReplicationArn", database_dr.replication.id)
 pulumi.export("drRegion", config.dr.region)
 pulumi.export("backupBucketName", backup_storage.bucket_name)
 pulumi.export("backupBucketKeyArn", backup_storage.key.arn)

@@ -411,7 +411,33 @@ vault_notifications = stack_policy(
     defaults={"failureEvents": ("BACKUP_JOB_COMPLETED", "COPY_JOB_FAILED", "BACKUP_JOB_FAILED")},
 )
 
+def _check_database_replication(args, cfg):
+    if not is_production(args):
+        return
+    replications = attached(args, (t.RDS_BACKUP_REPLICATION,), prop="sourceDbInstanceArn")
+    for db in of_type(args, "aws:rds/instance:Instance"):
+        if get(db.props, "replicateSourceDb"):
+            continue  # a read replica; its source's backups are the ones that count
+        home = region_of(db)
+        remote = [r for r in replications.get(db.urn, []) if region_of(r) and region_of(r) != home]
+        if not remote:
+            yield (f"RDS instance {db.name}: its automated backups are not replicated to another region; after losing "
+                   f"{home or 'its region'} the newest restorable copy is the last daily vault copy, not minutes old."), db.urn
+
+
+database_cross_region_pitr = stack_policy(
+    name="backup-database-cross-region-pitr",
+    description="Every production RDS instance replicates its automated backups to the DR region (point-in-time recovery there).",
+    check=_check_database_replication,
+    types=("aws:rds/instance:Instance", t.RDS_BACKUP_REPLICATION),
+    severity=Severity.HIGH,
+    category="DR & Business Continuity",
+    remediation="Declare components.database_replication.DatabaseBackupReplication for the instance (wired in __main__.py).",
+    controls=("well-architected:REL09-BP02",),
+)
+
 POLICIES = [
+    database_cross_region_pitr,
     access_logging,
     vault_notifications,
     object_lock,

@@ -186,6 +186,7 @@ S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock
 S3_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 S3_LOGGINGS = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 BACKUP_VAULT_NOTIFICATIONS = "aws:backup/vaultNotifications:VaultNotifications"
+RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 S3_OBJECT_LOCKS = (
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
