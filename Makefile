@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STACK ?= prod
 
-.PHONY: setup tools preview synth check test lint bench clean
+.PHONY: setup tools preview synth check report test lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ check: setup
 test: setup tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+report: setup
+	$(BIN)/python -m golive report --stack $(STACK)
+
+## Regenerate the generated docs (config reference, delivery templates).
+docs: setup
+	$(BIN)/python -m components.config
+	$(BIN)/python -m components.delivery
 
 bench: setup
 	$(BIN)/python -m golive bench --stack $(STACK)

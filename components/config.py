@@ -1736,6 +1736,11 @@ def reference() -> list[tuple[str, str, str, Any]]:
             if dataclasses.is_dataclass(tp):
                 walk(tp, key + ".")
                 continue
+            item = typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else None
+            if item is not None and dataclasses.is_dataclass(item):
+                rows.append((key, "a list of objects", f.metadata.get("doc", ""), "[]"))
+                walk(item, key + "[].")
+                continue
             default = f.default if f.default is not dataclasses.MISSING else (
                 f.default_factory() if f.default_factory is not dataclasses.MISSING else "(required)")
             rows.append((key, _type_name(tp), f.metadata.get("doc", ""), default))
@@ -1744,3 +1749,33 @@ def reference() -> list[tuple[str, str, str, Any]]:
     for key, text in SECRET_KEYS.items():
         rows.append((f"{NAMESPACE}:{key}", "secret string", text, "(unset)"))
     return rows
+
+
+def render_reference() -> str:
+    """docs/config.md: every `golive:` key with its type, default and documentation."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated from `components/config.py` by `make docs` (`python -m components.config`); "
+        "a test keeps it current. Keys are set in `Pulumi.<stack>.yaml` under `config:`; unknown keys are",
+        "rejected, and every problem is reported at once with the key, the value given and the rule.",
+        "",
+        "| Key | Type | Default | Description |",
+        "|---|---|---|---|",
+    ]
+    for key, type_name, text, default in reference():
+        shown = json.dumps(list(default) if isinstance(default, tuple) else default, default=str)
+        if dataclasses.is_dataclass(default):
+            shown = "(object)"
+        shown = shown.replace("|", "\\|")
+        lines.append(f"| `{key}` | {type_name} | `{shown}` | {text.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import pathlib
+    import sys
+
+    target = pathlib.Path(__file__).resolve().parent.parent / "docs" / "config.md"
+    target.write_text(render_reference())
+    print(f"wrote {target}", file=sys.stderr)

@@ -30,7 +30,11 @@ def alert_tests(config: Any) -> AlertTests | None:
         from components.monitoring import rules
     except ImportError:
         return None
-    groups = rules.all_groups(config.services)
+    groups = list(rules.all_groups(config.services))
+    if any(service.delivery != "none" for service in config.services):
+        from components import delivery
+
+        groups.append(delivery.alert_group())
     alerts = [a for g in groups for a in g.alerts]
     return AlertTests(firing=sum(1 for a in alerts if a.fires), quiet=sum(1 for a in alerts if a.quiet is not None))
 

@@ -165,3 +165,16 @@ def test_config_error_under_the_pulumi_runtime_is_a_run_error():
         engine.synth("prod", config=config, secret_keys=secret_keys, program=program)
     # `load` itself raises RunError (the engine unwraps it to show the ConfigError).
     assert issubclass(pulumi.RunError, Exception)
+
+
+def test_every_setting_is_documented():
+    from components.config import reference
+
+    undocumented = [key for key, _, text, _ in reference() if len(text.strip()) < 10]
+    assert not undocumented, f"document these fields with doc(...): {undocumented}"
+
+
+def test_the_config_reference_is_current():
+    from components.config import render_reference
+
+    assert (ROOT / "docs" / "config.md").read_text() == render_reference(), "run `make docs`"
