@@ -19,13 +19,13 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.config import AwsAccount, CacheConfig
+from components.data_store import ROLE_TAG, data_store_security_group
 from components.kms import EncryptionKey, EncryptionKeyArgs
 
 # Redis AUTH tokens are 16-128 printable characters; of the specials only these are allowed.
 AUTH_TOKEN_SPECIALS = "!&#$^<>-"
 AUTH_TOKEN_LENGTH = 64
 LOG_TYPES = ("slow-log", "engine-log")
-ROLE_TAG = "golive:role"
 
 
 @dataclass(frozen=True)
@@ -105,25 +105,15 @@ class Cache(pulumi.ComponentResource):
             tags={"Name": f"{name}-subnets"},
             opts=child,
         )
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            description=f"{name}: {cfg.engine} from the cluster nodes only",
+        self.security_group = data_store_security_group(
+            name,
+            what=cfg.engine,
+            protocol_note=" (TLS)",
+            role="cache",
+            port=cfg.port,
             vpc_id=args.vpc_id,
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    description=f"{cfg.engine} (TLS) from the client security group",
-                    protocol="tcp",
-                    from_port=cfg.port,
-                    to_port=cfg.port,
-                    security_groups=[args.client_security_group_id],
-                )
-            ],
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    description="Within the VPC only", protocol="-1", from_port=0, to_port=0, cidr_blocks=[args.vpc_cidr]
-                )
-            ],
-            tags={"Name": f"{name}-sg", ROLE_TAG: "cache"},
+            vpc_cidr=args.vpc_cidr,
+            client_security_group_id=args.client_security_group_id,
             opts=child,
         )
         self.parameter_group = aws.elasticache.ParameterGroup(

@@ -22,11 +22,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import AwsAccount, DatabaseConfig
+from components.data_store import ROLE_TAG, data_store_security_group
 from components.kms import EncryptionKey, EncryptionKeyArgs
 
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 LOG_EXPORTS = ("postgresql", "upgrade")
-ROLE_TAG = "golive:role"
 
 
 @dataclass(frozen=True)
@@ -88,25 +88,14 @@ class Database(pulumi.ComponentResource):
             tags={"Name": f"{name}-subnets"},
             opts=child,
         )
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            description=f"{name}: PostgreSQL from the cluster nodes only",
+        self.security_group = data_store_security_group(
+            name,
+            what="PostgreSQL",
+            role="database",
+            port=cfg.port,
             vpc_id=args.vpc_id,
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="PostgreSQL from the client security group",
-                    protocol="tcp",
-                    from_port=cfg.port,
-                    to_port=cfg.port,
-                    security_groups=[args.client_security_group_id],
-                )
-            ],
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    description="Within the VPC only", protocol="-1", from_port=0, to_port=0, cidr_blocks=[args.vpc_cidr]
-                )
-            ],
-            tags={"Name": f"{name}-sg", ROLE_TAG: "database"},
+            vpc_cidr=args.vpc_cidr,
+            client_security_group_id=args.client_security_group_id,
             opts=child,
         )
         self.parameter_group = aws.rds.ParameterGroup(

@@ -38,7 +38,7 @@ class DatabaseBackupReplication(pulumi.ComponentResource):
         super().__init__("golive:backup:DatabaseBackupReplication", name, None, opts)
         in_dr = pulumi.ResourceOptions(parent=self, provider=args.dr_provider)
         self.key = EncryptionKey(
-            f"{name}-key",
+            f"{name}-backups",
             EncryptionKeyArgs(
                 description=f"{name}: replicated RDS automated backups in {args.dr_account.region}",
                 account=args.dr_account,
