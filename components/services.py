@@ -13,9 +13,9 @@ branch per service):
 - a ResourceQuota sized from ``maxReplicas`` (room for a rollout surge) and a
   LimitRange giving containers default requests and limits;
 - a ServiceAccount bound to an IRSA role that may read the service's own Secrets
-  Manager secrets: those named ``golive/<service>/*`` (the data tier stores each
-  service's database and cache credentials under that prefix) and decrypt them
-  through Secrets Manager only;
+  Manager secrets (``golive/<service>/*``) and the shared cache AUTH token
+  (``golive/cache/*``), decrypting them through Secrets Manager only, and connect to
+  the database as the user named after the service (IAM database authentication);
 - an autoscaling/v2 HorizontalPodAutoscaler on the workload named after the service: its
   Deployment, or, when the service ships through progressive delivery (``delivery`` other
   than ``none``), the Argo ``Rollout`` wrapping that Deployment, which then owns the
@@ -212,8 +212,16 @@ def scale_target(service: ServiceConfig) -> dict[str, str]:
 
 
 def secrets_policy(account: AwsAccount, prefix: str, service: str) -> dict:
-    """Read the service's own secrets (``<prefix>/<service>/*``) and decrypt them only via Secrets Manager."""
-    secrets = account.arn("secretsmanager", f"secret:{prefix}/{service}/*")
+    """What the service may read: its own secrets, the shared cache token, its database user.
+
+    - ``<prefix>/<service>/*``: the service's own secrets;
+    - ``<prefix>/cache/*``: the cache AUTH token (Redis AUTH is one token per replication group);
+    - ``rds-db:connect`` as the database user named after the service (IAM database
+      authentication: no password to hand out; the user is created once with
+      ``GRANT rds_iam``, see docs/monitoring.md for the same step for the exporter).
+    Decryption only through Secrets Manager, for those secrets only.
+    """
+    secrets = [account.arn("secretsmanager", f"secret:{prefix}/{service}/*"), account.arn("secretsmanager", f"secret:{prefix}/cache/*")]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -232,6 +240,12 @@ def secrets_policy(account: AwsAccount, prefix: str, service: str) -> dict:
                     "StringEquals": {"kms:ViaService": f"secretsmanager.{account.region}.{account.dns_suffix}"},
                     "StringLike": {"kms:EncryptionContext:SecretARN": secrets},
                 },
+            },
+            {
+                "Sid": "ConnectAsOwnDatabaseUser",
+                "Effect": "Allow",
+                "Action": "rds-db:connect",
+                "Resource": account.arn("rds-db", f"dbuser:*/{service}"),
             },
         ],
     }

@@ -80,10 +80,13 @@ def test_service_account_is_bound_to_an_irsa_role_reading_only_its_secrets(prod,
     trust = json.loads(props(role)["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
     assert sorted(trust.values()) == sorted([f"system:serviceaccount:{service}:{service}", "sts.amazonaws.com"])
     (policy,) = [r for r in of_type(prod, "aws:iam/rolePolicy:RolePolicy") if deps(r, "role") == [role_urn]]
-    read, decrypt = json.loads(props(policy)["policy"])["Statement"]
-    prefix = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:golive/{service}/*"
-    assert read["Resource"] == prefix and set(read["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
-    assert decrypt["Condition"]["StringLike"] == {"kms:EncryptionContext:SecretARN": prefix}
+    read, decrypt, connect = json.loads(props(policy)["policy"])["Statement"]
+    secrets = [f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:golive/{service}/*",
+               "arn:aws:secretsmanager:eu-west-1:123456789012:secret:golive/cache/*"]
+    assert read["Resource"] == secrets and set(read["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert decrypt["Condition"]["StringLike"] == {"kms:EncryptionContext:SecretARN": secrets}
+    assert connect == {"Sid": "ConnectAsOwnDatabaseUser", "Effect": "Allow", "Action": "rds-db:connect",
+                       "Resource": f"arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/{service}"}
     assert decrypt["Condition"]["StringEquals"] == {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
 
 
