@@ -196,6 +196,7 @@ logs = Logging(
         chart_version=config.monitoring.charts.fluent_bit,
         namespace=config.monitoring.namespace,
         namespace_dependency=monitoring.namespace,
+        after=[monitoring.release],
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )

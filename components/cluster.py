@@ -37,6 +37,7 @@ from components.kms import EncryptionKey, EncryptionKeyArgs
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ANYWHERE = "0.0.0.0/0"
+SMTP_SUBMISSION_PORT = 587
 KUBE_SYSTEM = "kube-system"
 
 
@@ -223,7 +224,8 @@ class Cluster(pulumi.ComponentResource):
         """Control plane and nodes admit each other only; nodes also talk among themselves.
 
         Nodes reach the VPC (data tier, endpoints) on any port and the internet on 443
-        only, through the NAT gateways. Other components add their own rules to the
+        and ``extraEgressPorts`` only (587: Alertmanager's SMTP smarthost), through the
+        NAT gateways. Other components add their own rules to the
         node group (e.g. the ALB's) by referencing ``node_security_group_id``.
         """
         child = pulumi.ResourceOptions(parent=self)
@@ -269,6 +271,10 @@ class Cluster(pulumi.ComponentResource):
                ip_protocol="-1")
         egress("nodes-to-https", nodes, "HTTPS to the internet through the NAT gateways", cidr_ipv4=ANYWHERE,
                ip_protocol="tcp", from_port=443, to_port=443)
+        for port in cfg.extra_egress_ports:
+            label = "SMTP submission (Alertmanager e-mail)" if port == SMTP_SUBMISSION_PORT else f"TCP {port}"
+            egress(f"nodes-to-internet-{port}", nodes, f"{label} to the internet through the NAT gateways", cidr_ipv4=ANYWHERE,
+                   ip_protocol="tcp", from_port=port, to_port=port)
 
     def _nodes(self, name: str, args: ClusterArgs, managed: str) -> None:
         cfg, account = args.config, args.account
@@ -483,7 +489,10 @@ class Cluster(pulumi.ComponentResource):
             reclaim_policy="Retain",
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=self.k8s_provider, depends_on=[self.addons["aws-ebs-csi-driver"]]),
+            # Every claim's data is provisioned through it (encryption key, backup tag): protected.
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.k8s_provider, protect=True, depends_on=[self.addons["aws-ebs-csi-driver"]]
+            ),
         )
 
 

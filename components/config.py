@@ -541,6 +541,10 @@ class ClusterConfig:
     node_desired_size: int = doc("Node group initial size (the cluster autoscaler owns it afterwards).", 3)
     node_max_size: int = doc("Node group maximum size.", 10)
     node_volume_size_gib: int = doc("Root volume size of each node (gp3, KMS-encrypted), GiB.", 50)
+    extra_egress_ports: tuple[int, ...] = doc(
+        "TCP ports, besides 443, the nodes may reach on the internet through the NAT gateways; 587 is "
+        "Alertmanager's SMTP submission port (golive:monitoring alerting.smtpSmarthost).", (587,)
+    )
     addons: AddonVersions = doc("Pinned EKS add-on versions.", default_factory=AddonVersions)
     charts: ChartVersions = doc("Pinned Helm chart versions.", default_factory=ChartVersions)
 
@@ -579,6 +583,11 @@ class ClusterConfig:
                                     f"must lie between nodeMinSize ({self.node_min_size}) and nodeMaxSize ({self.node_max_size})"))
         if self.node_volume_size_gib < 20:
             problems.append(Problem(f"{key}.nodeVolumeSizeGib", self.node_volume_size_gib, "must be at least 20 GiB (the AMI needs it)"))
+        for i, port in enumerate(self.extra_egress_ports):
+            if not 1 <= port <= 65535:
+                problems.append(Problem(f"{key}.extraEgressPorts[{i}]", port, "must be a TCP port from 1 to 65535"))
+            elif port == 443 or port in self.extra_egress_ports[:i]:
+                problems.append(Problem(f"{key}.extraEgressPorts[{i}]", port, "is already allowed (443 always is; list each port once)"))
         minor = self.version
         if not self.addons.kube_proxy.startswith(f"v{minor}."):
             problems.append(Problem(f"{key}.addons.kubeProxy", self.addons.kube_proxy, f"must match the cluster version {minor}"))
@@ -673,7 +682,11 @@ class DatabaseConfig:
         "Master user name. Its password is never in config: RDS generates it and keeps it in Secrets Manager.", "golive_admin"
     )
     port: int = doc("PostgreSQL port.", 5432)
-    backup_retention_days: int = doc("Days of automated backups, so of point-in-time recovery (7 to 35).", 30)
+    backup_retention_days: int = doc(
+        "Days of automated backups, so of point-in-time recovery (7 to 35). AWS Backup's continuous rule manages the "
+        "same retention (the instance is tagged backup=true): in production it must equal golive:backup.continuousRetentionDays.",
+        35,
+    )
     backup_window: str = doc("Daily backup window, UTC (`hh:mm-hh:mm`, at least 30 minutes).", "02:00-03:00")
     maintenance_window: str = doc(
         "Weekly maintenance window, UTC (`ddd:hh:mm-ddd:hh:mm`, at least 30 minutes, not overlapping the backup window).",
@@ -1373,6 +1386,21 @@ class BackupConfig:
         for i, email in enumerate(self.notification_emails):
             if not _EMAIL.fullmatch(email):
                 add(f"notificationEmails[{i}]", email, "must be an e-mail address")
+
+
+@cross_check
+def _database_pitr_matches_continuous_backup(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """The RDS instance is tagged backup=true, so AWS Backup's continuous rule (always on) sets its PITR retention.
+
+    With two different values, every ``pulumi up`` sets RDS back to its own and AWS Backup
+    then changes it again: they must agree.
+    """
+    db_days, continuous_days = config.database.backup_retention_days, config.backup.continuous_retention_days
+    if ctx.production and continuous_days >= 1 and db_days != continuous_days:
+        problems.append(Problem(
+            f"{NAMESPACE}:database.backupRetentionDays", db_days,
+            f"must equal golive:backup.continuousRetentionDays ({continuous_days}): AWS Backup's continuous rule manages the "
+            "instance's point-in-time-recovery retention (it is tagged backup=true), so two values would fight on every update"))
 
 
 # --- end section: backup ----------------------------------------------------

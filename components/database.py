@@ -6,6 +6,12 @@
   the secret's ARN.
 - Automated backups (point-in-time recovery) for ``backupRetentionDays``, a final
   snapshot on delete, deletion protection and ``protect`` against ``pulumi destroy``.
+  The stack keeps ``backupRetentionDays`` equal to AWS Backup's continuous rule: the
+  instance is tagged ``backup=true`` and that rule manages the same PITR retention.
+- The final snapshot's name carries a random suffix made once per instance identifier,
+  so re-creating the stack never collides with the snapshot a previous deletion left.
+  Read replicas take none: RDS refuses a final snapshot of a replica, whose data lives
+  in its source.
 - Reachable only on the isolated subnets and only from the client security group
   (the EKS nodes); TLS is forced by the parameter group.
 - Log groups are created here, before the instance, so they are encrypted and retained
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components.config import AwsAccount, DatabaseConfig
 from components.data_store import ROLE_TAG, data_store_security_group
@@ -164,7 +171,7 @@ class Database(pulumi.ComponentResource):
                 retention_in_days=cfg.log_retention_days,
                 kms_key_id=self.kms_key.arn,
                 tags={"Name": f"{identifier}-{export}"},
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
             )
             for export in LOG_EXPORTS
         ]
@@ -179,9 +186,13 @@ class Database(pulumi.ComponentResource):
                 master_user_secret_kms_key_id=self.kms_key.arn,
                 allocated_storage=cfg.allocated_storage_gb,
                 db_subnet_group_name=self.subnet_group.name,
+                skip_final_snapshot=False,
+                final_snapshot_identifier=self._final_snapshot_name(identifier),
             )
         else:
-            source = dict(replicate_source_db=replica_of.identifier)
+            # RDS rejects DeleteDBInstance with a final snapshot for a replica (its data lives
+            # in the source, which keeps the snapshots), so a replica must skip it.
+            source = dict(replicate_source_db=replica_of.identifier, skip_final_snapshot=True)
         return aws.rds.Instance(
             f"{identifier}-instance",
             identifier=identifier,
@@ -203,8 +214,6 @@ class Database(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             delete_automated_backups=False,
             deletion_protection=True,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=f"{identifier}-final",
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
             performance_insights_enabled=True,
@@ -221,3 +230,17 @@ class Database(pulumi.ComponentResource):
                 depends_on=[*log_groups, self.monitoring_attachment],
             ),
         )
+
+    def _final_snapshot_name(self, identifier: str) -> pulumi.Output[str]:
+        """``<identifier>-final-<8 hex>``: a fixed name would collide with the snapshot an earlier deletion left.
+
+        The suffix is made with the instance (keepers: its identifier), is stable across
+        updates and new for every re-creation of the stack.
+        """
+        suffix = random.RandomId(
+            f"{identifier}-final-snapshot-suffix",
+            byte_length=4,
+            keepers={"identifier": identifier},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.concat(identifier, "-final-", suffix.hex)

@@ -30,6 +30,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -51,6 +52,9 @@ CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 CONTROLLER_CHART_REPO = "https://aws.github.io/eks-charts"
 FIRST_RULE_PRIORITY = 100
 RULE_PRIORITY_STEP = 10
+# ALB and target group names: at most 32 letters, digits and hyphens, no hyphen at either end.
+LB_NAME_MAX = 32
+LB_NAME_HASH = 6
 
 # Elastic Load Balancing's log-delivery accounts in regions opened before August 2022;
 # newer regions use the `logdelivery.elasticloadbalancing.amazonaws.com` principal.
@@ -128,6 +132,22 @@ def routes(services: Sequence[ServiceConfig]) -> list[Route]:
         p = prefix(service)
         result.append(Route(service, FIRST_RULE_PRIORITY + i * RULE_PRIORITY_STEP, service.host, (p, f"{p}/*") if p else ()))
     return result
+
+
+def lb_name(readable: str, *identity: object) -> str:
+    """A deterministic ALB / target-group name of at most 32 characters.
+
+    Pulumi's autonamer appends ``-`` and 7 random characters and refuses names that then
+    exceed 32, so the edge names these resources itself: ``readable`` (truncated) plus a
+    short hash of ``readable`` and ``identity``. Pass in ``identity`` what makes the name
+    unique in the account and region (project, stack, logical name) and the inputs whose
+    change replaces the resource: a replacement then gets a new name, so Pulumi's
+    create-before-delete never meets a name still in use.
+    """
+    digest = hashlib.sha256("|".join(map(str, (readable, *identity))).encode()).hexdigest()[:LB_NAME_HASH]
+    prefix = "".join(c if c.isalnum() or c == "-" else "-" for c in readable).removeprefix("internal-")
+    prefix = prefix[: LB_NAME_MAX - LB_NAME_HASH - 1].strip("-")  # ELB rejects names starting with internal-
+    return f"{prefix}-{digest}" if prefix else digest
 
 
 def security_headers(cfg: EdgeConfig) -> dict[str, str]:
@@ -236,6 +256,7 @@ class Edge(pulumi.ComponentResource):
         )
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-alb",
+            name=lb_name(f"{name}-alb", pulumi.get_project(), pulumi.get_stack(), f"{name}-alb", "application", "internet-facing"),
             load_balancer_type="application",
             internal=False,
             ip_address_type="ipv4",
@@ -358,8 +379,11 @@ class Edge(pulumi.ComponentResource):
 
         def target_group(service: ServiceConfig, role: str) -> aws.lb.TargetGroup:
             suffix = "" if role == "stable" else f"-{role}"
+            logical = f"{name}-{service.name}{suffix}-tg"
             return aws.lb.TargetGroup(
-                f"{name}-{service.name}{suffix}-tg",
+                logical,
+                name=lb_name(f"{service.name}{suffix}", pulumi.get_project(), pulumi.get_stack(), logical,
+                             "ip", "HTTP", "HTTP1", service.port),
                 target_type="ip",
                 protocol="HTTP",
                 protocol_version="HTTP1",

@@ -56,6 +56,9 @@ class LoggingArgs:
     secret_prefix: str = "golive"
     namespace_dependency: pulumi.Resource | None = None
     """The resource that creates ``namespace`` (the Monitoring component's Namespace)."""
+    after: Sequence[pulumi.Resource] = ()
+    """Resources Fluent Bit's release waits for: the kube-prometheus-stack release, whose CRDs
+    (monitoring.coreos.com) the chart needs to render its ServiceMonitor at all."""
 
 
 class Logging(pulumi.ComponentResource):
@@ -86,7 +89,7 @@ class Logging(pulumi.ComponentResource):
             kms_key_id=self.kms_key.arn,
             recovery_window_in_days=30,
             tags={"Name": f"{name}-logs-master"},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         aws.secretsmanager.SecretVersion(
             f"{name}-logs-master",
@@ -114,7 +117,7 @@ class Logging(pulumi.ComponentResource):
                 retention_in_days=cfg.log_retention_days,
                 kms_key_id=self.kms_key.arn,
                 tags={"Name": f"{name}-logs-{suffix}"},
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
             )
             for log_type, suffix in LOG_TYPES.items()
         }
@@ -211,7 +214,9 @@ class Logging(pulumi.ComponentResource):
             cleanup_on_fail=True,
             values=pulumi.Output.all(self.domain.endpoint, self.fluent_bit_role.arn).apply(
                 lambda a: fluent_bit_values(a[0], a[1], account.region)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.namespace_dependency] if args.namespace_dependency else None),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*([args.namespace_dependency] if args.namespace_dependency else []), *args.after] or None
+            ),
         )
         self.endpoint = self.domain.endpoint
         self.register_outputs({

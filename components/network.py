@@ -185,7 +185,7 @@ class Network(pulumi.ComponentResource):
             retention_in_days=cfg.flow_log_retention_days,
             kms_key_id=self.flow_log_key.arn,
             tags={"Name": f"{name}-flow-logs"},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         self.flow_log_role = aws.iam.Role(
             f"{name}-flow-logs-role",

@@ -362,6 +362,7 @@ def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: li
     loop.set_default_executor(_InlineExecutor(max_workers=1))
     asyncio.set_event_loop(loop)
     pulumi_settings.ROOT.set(None)
+    _drop_pending_outputs(pulumi_settings)
     set_all_config(dict(config), list(secret_keys))
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
 
@@ -395,10 +396,39 @@ def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: li
         os.chdir(cwd)
         if added_path:
             sys.path.remove(str(root))
+        # A run that failed midway leaves tasks behind; end them on their own loop so
+        # the next synth starts clean instead of awaiting work of a closed loop.
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        _drop_pending_outputs(pulumi_settings)
+        if sys.exc_info()[0] is not None:
+            _retrieve_exceptions(loop)
         loop.close()
         asyncio.set_event_loop(None)
     resources = [monitor.records[urn] for urn in sorted(monitor.records)]
     return SynthResult(stack=stack, project=PROJECT, resources=resources, outputs=monitor.stack_outputs)
+
+
+def _retrieve_exceptions(loop: asyncio.AbstractEventLoop) -> None:
+    """After a failed run, every Output of the run holds the same error: mark them seen.
+
+    Otherwise asyncio logs "exception was never retrieved" for each one when it is
+    collected, burying the one error that matters under hundreds of copies.
+    """
+    import gc
+
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.Future) and obj.get_loop() is loop and obj.done() and not obj.cancelled():
+            obj.exception()
+
+
+def _drop_pending_outputs(pulumi_settings: Any) -> None:
+    """Forget outputs the SDK tracks globally (``SETTINGS.outputs`` survives ``set_mocks``)."""
+    with pulumi_settings.SETTINGS.lock:
+        pulumi_settings.SETTINGS.outputs.clear()
 
 
 async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:

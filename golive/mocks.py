@@ -38,6 +38,14 @@ _EC2_ID_PREFIX = {
 }
 
 
+# Pulumi's autonamer appends "-" and this many random characters to the logical name.
+AUTONAME_RANDOM_CHARS = 7
+
+
+class AutonameError(ValueError):
+    """A resource without an explicit name whose auto-name would exceed the provider's limit."""
+
+
 def digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:length]
 
@@ -112,14 +120,24 @@ class _Ctx:
     def h(self, length: int = 17) -> str:
         return digest(self.urn, length=length)
 
-    def physical_name(self, key: str = "name", max_len: int = 63) -> str:
-        """The name a provider would auto-name: given, else the logical name plus a suffix."""
+    def physical_name(self, key: str = "name", max_len: int = 63, *, strict: bool = False) -> str:
+        """The name a provider would auto-name: given, else the logical name plus a suffix.
+
+        ``strict``: refuse, as Pulumi's autonamer does for types with a hard name limit,
+        a logical name that leaves no room for ``-`` and the 7 random characters
+        (instead of truncating it, which no real preview would do).
+        """
         given = self.inputs.get(key)
         if given:
             return given
         prefix = self.inputs.get(f"{key}Prefix")
         base = prefix if prefix else f"{self.name}-"
-        return (base + self.h(7))[:max_len]
+        if strict and not prefix and len(base) + AUTONAME_RANDOM_CHARS > max_len:
+            raise AutonameError(
+                f"{self.typ} {self.name!r}: name '{base}' plus {AUTONAME_RANDOM_CHARS} random chars is longer than "
+                f"maximum length {max_len}; give it an explicit `{key}` of at most {max_len} characters"
+            )
+        return (base + self.h(AUTONAME_RANDOM_CHARS))[:max_len]
 
 
 Builder = Callable[[_Ctx], tuple[str, dict[str, Any]]]
@@ -306,7 +324,7 @@ def _node_group(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
 
 @builds("aws:lb/loadBalancer:LoadBalancer")
 def _load_balancer(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
-    name = ctx.physical_name(max_len=32)
+    name = ctx.physical_name(max_len=32, strict=True)
     suffix = f"app/{name}/{ctx.h(16)}"
     arn = ctx.arn("elasticloadbalancing", f"loadbalancer/{suffix}")
     return arn, {
@@ -320,7 +338,7 @@ def _load_balancer(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
 
 @builds("aws:lb/targetGroup:TargetGroup")
 def _target_group(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
-    name = ctx.physical_name(max_len=32)
+    name = ctx.physical_name(max_len=32, strict=True)
     suffix = f"targetgroup/{name}/{ctx.h(16)}"
     arn = ctx.arn("elasticloadbalancing", suffix)
     return arn, {"arn": arn, "arnSuffix": suffix, "name": name}
@@ -407,6 +425,19 @@ def _random_password(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
     seed = hashlib.sha256(ctx.urn.encode()).digest() * (length // 32 + 1)
     value = "".join(alphabet[b % len(alphabet)] for b in seed[:length])
     return "none", {"result": value, "bcryptHash": "$2a$10$" + ctx.h(53)}
+
+
+@builds("random:index/randomId:RandomId")
+def _random_id(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
+    raw = hashlib.sha256(ctx.urn.encode()).digest()[: int(ctx.inputs.get("byteLength", 8))]
+    prefix = ctx.inputs.get("prefix") or ""
+    b64_url = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return b64_url, {
+        "hex": prefix + raw.hex(),
+        "dec": prefix + str(int.from_bytes(raw, "big")),
+        "b64Url": prefix + b64_url,
+        "b64Std": prefix + base64.b64encode(raw).decode(),
+    }
 
 
 def _kubernetes(ctx: _Ctx, typ: str) -> tuple[str, dict[str, Any]]:

@@ -160,7 +160,8 @@ def test_stack_outputs_carry_what_a_restore_needs(prod):
 
 def test_plan_follows_config_overrides(synth_config):
     synth = synth_config({"backup": {"retentionDays": 45, "drCopyRetentionDays": 60, "continuousRetentionDays": 14,
-                                     "vaultLockMinRetentionDays": 14, "schedule": "cron(30 1 * * ? *)"}})
+                                     "vaultLockMinRetentionDays": 14, "schedule": "cron(30 1 * * ? *)"},
+                          "database": {"backupRetentionDays": 14}})
     _, rules = plan_rules(synth)
     assert rules["daily"]["lifecycle"] == {"deleteAfter": 45} and rules["daily"]["schedule"] == "cron(30 1 * * ? *)"
     assert rules["daily"]["copyActions"][0]["lifecycle"] == {"deleteAfter": 60}
@@ -184,6 +185,35 @@ def test_retention_below_30_days_is_rejected_in_production():
 def test_dr_copy_retention_below_30_days_is_rejected_in_production():
     problems = problems_of({"backup": {"drCopyRetentionDays": 7, "vaultLockMinRetentionDays": 7}})
     assert problems == {("golive:backup.drCopyRetentionDays", "production keeps recovery points at least 30 days")}
+
+
+DB_RETENTION = "golive:database.backupRetentionDays"
+
+
+def test_database_pitr_retention_must_equal_the_continuous_rule_in_production():
+    """The instance is tagged backup=true: AWS Backup's continuous rule and RDS would otherwise reset each other's retention."""
+    problems = problems_of({"database": {"backupRetentionDays": 30}, "backup": {"continuousRetentionDays": 35}})
+    (rule,) = [r for k, r in problems if k == DB_RETENTION]
+    assert "must equal golive:backup.continuousRetentionDays (35)" in rule and "backup=true" in rule
+    with pytest.raises(ConfigError) as err:
+        parse({"database": {"backupRetentionDays": 30}}, "prod")
+    assert f"{DB_RETENTION} = 30: must equal golive:backup.continuousRetentionDays (35)" in str(err.value)
+
+
+def test_database_pitr_retention_equal_to_the_continuous_rule_is_accepted():
+    config = parse({"database": {"backupRetentionDays": 32}, "backup": {"continuousRetentionDays": 32}}, "prod")
+    assert config.database.backup_retention_days == config.backup.continuous_retention_days == 32
+    assert parse({}, "prod").database.backup_retention_days == 35  # the defaults agree
+
+
+def test_prod_stack_keeps_both_retentions_equal(prod):
+    from tests.conftest import prod_config
+
+    raw, _ = prod_config()
+    database, backup = json.loads(raw["golive:database"]), json.loads(raw["golive:backup"])
+    assert database["backupRetentionDays"] == backup["continuousRetentionDays"] == 35
+    (instance,) = [r for r in of_type(prod, "aws:rds/instance:Instance") if r["name"] == "golive-db-instance"]
+    assert props(instance)["backupRetentionPeriod"] == 35 and props(instance)["tags"]["backup"] == "true"
 
 
 def test_staging_may_keep_backups_7_days():

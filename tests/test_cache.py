@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.helpers import deps, of_type, one, props
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+RANDOM_ID = "random:index/randomId:RandomId"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -83,9 +85,23 @@ def test_snapshots_windows_and_protection(group):
     assert p["snapshotRetentionLimit"] == 7
     assert (p["snapshotWindow"], p["maintenanceWindow"]) == ("03:00-04:00", "sun:05:00-sun:06:00")
     assert not windows_overlap(p["snapshotWindow"], p["maintenanceWindow"])
-    assert p["finalSnapshotIdentifier"] == "golive-cache-final"
+    assert re.fullmatch(r"golive-cache-final-[0-9a-f]{8}", p["finalSnapshotIdentifier"])
     assert p["autoMinorVersionUpgrade"] is True
     assert group["options"]["protect"] is True
+
+
+def test_final_snapshot_name_has_a_suffix_made_once_per_replication_group(prod, group):
+    """A fixed name would collide with the snapshot a previous deletion of the same group left."""
+    (suffix,) = [prod.by_urn()[u] for u in deps(group, "finalSnapshotIdentifier")]
+    assert suffix["type"] == RANDOM_ID and suffix["name"] == "golive-cache-final-snapshot-suffix"
+    assert props(suffix)["keepers"] == {"replicationGroupId": "golive-cache"} and props(suffix)["byteLength"] == 4
+    assert suffix["parent"] == group["parent"]
+
+
+def test_auth_token_secret_and_log_groups_are_protected(prod):
+    assert one(prod, SECRET, "golive-cache-auth-token")["options"]["protect"] is True
+    groups = [one(prod, LOG_GROUP, f"golive-cache-{log_type}") for log_type in ("slow-log", "engine-log")]
+    assert all(g["options"]["protect"] is True for g in groups)
 
 
 def test_parameter_group_matches_the_engine(prod, group):

@@ -104,6 +104,35 @@ def test_security_group_rules_never_open_ingress_to_the_internet(prod):
     assert all(props(r)["referencedSecurityGroupId"] for r in rules)
 
 
+def _node_egress(result):
+    rules = [r for r in of_type(result, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") if CLUSTER_URN_PART in r["urn"]]
+    return {r["name"]: r for r in rules if deps(r, "securityGroupId") and deps(r, "securityGroupId")[0].endswith("::golive-node-sg")}
+
+
+def test_nodes_reach_the_internet_on_443_and_smtp_submission_only(prod):
+    """Alertmanager e-mails through the SMTP smarthost on 587 (STARTTLS); without this rule no alert e-mail leaves."""
+    internet = {name: props(r) for name, r in _node_egress(prod).items() if props(r).get("cidrIpv4") == "0.0.0.0/0"}
+    assert {(p["ipProtocol"], p["fromPort"], p["toPort"]) for p in internet.values()} == {("tcp", 443, 443), ("tcp", 587, 587)}
+    smtp = internet["golive-nodes-to-internet-587"]
+    assert "SMTP" in smtp["description"] and "Alertmanager" in smtp["description"]
+    smarthost_port = int(parse({}).monitoring.alerting.smtp_smarthost.rsplit(":", 1)[1])
+    assert smarthost_port == smtp["fromPort"]
+
+
+def test_extra_egress_ports_follow_config(synth_config):
+    result = synth_config({"cluster": {"extraEgressPorts": [465, 587]}})
+    ports = sorted(props(r)["fromPort"] for r in _node_egress(result).values() if props(r).get("cidrIpv4") == "0.0.0.0/0")
+    assert ports == [443, 465, 587]
+    none = synth_config({"cluster": {"extraEgressPorts": []}})
+    assert [props(r)["fromPort"] for r in _node_egress(none).values() if props(r).get("cidrIpv4") == "0.0.0.0/0"] == [443]
+
+
+@pytest.mark.parametrize("ports, index, rule", [([0], 0, "from 1 to 65535"), ([443], 0, "already allowed"), ([587, 587], 1, "already allowed")])
+def test_extra_egress_ports_are_checked(ports, index, rule):
+    message = problems_of({"cluster": {"extraEgressPorts": ports}})
+    assert f"golive:cluster.extraEgressPorts[{index}]" in message and rule in message
+
+
 def test_node_role_has_only_the_node_policies(prod):
     role = named(prod, ROLE, "golive-node-role")
     attached = sorted(props(a)["policyArn"].rsplit("/", 1)[-1] for a in of_type(prod, ATTACHMENT) if deps(a, "role") == [role["urn"]])
@@ -169,6 +198,7 @@ def test_default_storage_class_is_encrypted_gp3(prod):
     assert props(sc)["provisioner"] == "ebs.csi.aws.com"
     params = props(sc)["parameters"]
     assert params["type"] == "gp3" and params["encrypted"] == "true" and params["kmsKeyId"].startswith("arn:aws:kms:")
+    assert props(sc)["reclaimPolicy"] == "Retain" and sc["options"]["protect"] is True
 
 
 def test_kubernetes_provider_gets_tokens_from_the_aws_cli(prod):

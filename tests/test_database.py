@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.config import ConfigError, parse, window_intervals, window_minutes, windows_overlap
-from tests.helpers import deps, findings, of_type, one, props
+from golive import engine
+from tests.helpers import deps, findings, mutate, of_type, one, props
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
@@ -17,6 +19,7 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
 DATABASE = "golive:data:Database"
+RANDOM_ID = "random:index/randomId:RandomId"
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +76,29 @@ def test_master_password_is_managed_by_rds_and_never_an_input(prod, db):
 
 def test_backups_windows_and_deletion_guards(db):
     p = props(db)
-    assert p["backupRetentionPeriod"] == 30
+    assert p["backupRetentionPeriod"] == 35  # = golive:backup.continuousRetentionDays (AWS Backup manages it)
     assert (p["backupWindow"], p["maintenanceWindow"]) == ("02:00-03:00", "sun:04:00-sun:05:00")
     assert not windows_overlap(p["backupWindow"], p["maintenanceWindow"])
     assert p["copyTagsToSnapshot"] is True
     assert p["deletionProtection"] is True
-    assert p["skipFinalSnapshot"] is False and p["finalSnapshotIdentifier"] == "golive-db-final"
+    assert p["skipFinalSnapshot"] is False and re.fullmatch(r"golive-db-final-[0-9a-f]{8}", p["finalSnapshotIdentifier"])
     assert p["deleteAutomatedBackups"] is False
     assert db["options"]["protect"] is True
+
+
+def test_final_snapshot_name_has_a_suffix_made_once_per_instance_identifier(prod, db):
+    """A fixed name would collide with the snapshot a previous deletion of the same identifier left."""
+    (suffix,) = deps(db, "finalSnapshotIdentifier")
+    random_id = prod.by_urn()[suffix]
+    assert random_id["type"] == RANDOM_ID and random_id["name"] == "golive-db-final-snapshot-suffix"
+    assert props(random_id)["keepers"] == {"identifier": "golive-db"} and props(random_id)["byteLength"] == 4
+    assert random_id["parent"] == db["parent"]
+
+
+def test_log_groups_are_protected(prod):
+    groups = [g for g in of_type(prod, LOG_GROUP) if g["name"].startswith("golive-db-")]
+    assert {g["name"] for g in groups} == {"golive-db-postgresql-logs", "golive-db-upgrade-logs"}
+    assert all(g["options"]["protect"] is True for g in groups)
 
 
 def test_tagged_for_the_backup_selection(db):
@@ -143,7 +161,7 @@ def test_everything_sits_under_the_component_with_the_explicit_provider(prod):
     children = prod.children_of(component["urn"])
     assert {c["type"] for c in children} >= {INSTANCE, PARAMETER_GROUP, SECURITY_GROUP, LOG_GROUP, "golive:security:EncryptionKey"}
     for child in children:
-        if child["custom"]:
+        if child["custom"] and child["type"].startswith("aws:"):
             assert "::aws-primary::" in child["provider"]
 
 
@@ -159,8 +177,16 @@ def test_stack_exports_endpoints_ports_and_arns_only(prod, db):
 # --------------------------------------------------------------------------- replicas
 
 
-def test_read_replicas_keep_every_guarantee(synth_config):
-    result = synth_config({"database": {"readReplicas": 2}})
+@pytest.fixture(scope="module")
+def with_replicas():
+    from tests.conftest import prod_config
+
+    config, secret_keys = prod_config({"database": {"readReplicas": 2}})
+    return engine.synth("prod", config=config, secret_keys=secret_keys)
+
+
+def test_read_replicas_keep_every_guarantee(with_replicas):
+    result = with_replicas
     instances = {r["name"]: r for r in of_type(result, INSTANCE)}
     assert set(instances) == {"golive-db-instance", "golive-db-replica-1-instance", "golive-db-replica-2-instance"}
     primary = instances["golive-db-instance"]
@@ -168,14 +194,37 @@ def test_read_replicas_keep_every_guarantee(synth_config):
         replica = instances[f"golive-db-replica-{i}-instance"]
         p = props(replica)
         assert deps(replica, "replicateSourceDb") == [primary["urn"]]
-        assert p["multiAz"] and p["storageEncrypted"] and p["deletionProtection"] and not p["skipFinalSnapshot"]
+        assert p["multiAz"] and p["storageEncrypted"] and p["deletionProtection"]
         assert p["tags"]["backup"] == "true" and replica["options"]["protect"] is True
         assert "manageMasterUserPassword" not in p and "password" not in p
         assert deps(replica, "parameterGroupName") == deps(primary, "parameterGroupName")
-        assert one(result, LOG_GROUP, f"golive-db-replica-{i}-postgresql-logs")["urn"] in replica["options"]["dependsOn"]
-    data_policies = [f for f in findings(result, _data_policy_names()) if "golive-db" in (f.urn or "")]
-    assert data_policies == []
+        group = one(result, LOG_GROUP, f"golive-db-replica-{i}-postgresql-logs")
+        assert group["urn"] in replica["options"]["dependsOn"] and group["options"]["protect"] is True
+    others = [f for f in findings(result, _data_policy_names()) if "golive-db" in (f.urn or "") and f.policy != "rds-final-snapshot"]
+    assert others == []
     assert len(result.outputs["databaseReplicaAddresses"]) == 2
+
+
+def test_read_replicas_skip_the_final_snapshot_rds_refuses_for_them(with_replicas):
+    """DeleteDBInstance fails with InvalidParameterCombination if a replica names a final snapshot."""
+    instances = {r["name"]: r for r in of_type(with_replicas, INSTANCE)}
+    for i in (1, 2):
+        p = props(instances[f"golive-db-replica-{i}-instance"])
+        assert p["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in p
+    primary = props(instances["golive-db-instance"])
+    assert primary["skipFinalSnapshot"] is False and primary["finalSnapshotIdentifier"].startswith("golive-db-final-")
+    assert [r["name"] for r in of_type(with_replicas, RANDOM_ID) if r["name"].startswith("golive-db")] == ["golive-db-final-snapshot-suffix"]
+
+
+def test_read_replicas_pass_rds_final_snapshot(with_replicas):
+    assert [f.urn for f in findings(with_replicas, "rds-final-snapshot")] == []
+
+
+def test_a_replica_naming_a_final_snapshot_fails(with_replicas):
+    replica = next(r for r in of_type(with_replicas, "aws:rds/instance:Instance") if "replica" in r["name"])
+    broken = mutate(with_replicas, replica["urn"], lambda r: r["inputs"].update(finalSnapshotIdentifier="x-final"))
+    (finding,) = findings(broken, "rds-final-snapshot")
+    assert "RDS rejects" in finding.message
 
 
 def _data_policy_names():
@@ -219,7 +268,8 @@ def test_component_in_isolation_admits_only_the_given_client_group(synth_program
 _hours = st.integers(min_value=0, max_value=10)
 _database = st.fixed_dictionaries(
     {
-        "backupRetentionDays": st.integers(min_value=7, max_value=35),
+        # At least the policy's 30; golive:backup.continuousRetentionDays follows it (they must be equal).
+        "backupRetentionDays": st.integers(min_value=30, max_value=35),
         "backupWindow": _hours.map(lambda h: f"{h:02d}:00-{h:02d}:30"),
         "maintenanceWindow": st.sampled_from(["mon", "wed", "sat", "sun"]).map(lambda d: f"{d}:12:00-{d}:13:00"),
         "readReplicas": st.integers(min_value=0, max_value=2),
@@ -242,14 +292,17 @@ _cache = st.fixed_dictionaries(
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(database=_database, cache=_cache)
 def test_any_valid_data_tier_config_stays_multi_az_encrypted_protected(synth_program, database, cache):
-    parse({"database": database, "cache": cache})  # the strategy only draws valid configs
-    result = synth_program(_data_tier_program, {"database": database, "cache": cache})
+    backup = {"continuousRetentionDays": database["backupRetentionDays"]}
+    parse({"database": database, "cache": cache, "backup": backup})  # the strategy only draws valid configs
+    result = synth_program(_data_tier_program, {"database": database, "cache": cache, "backup": backup})
     instances = of_type(result, INSTANCE)
     assert len(instances) == 1 + database["readReplicas"]
     for instance in instances:
         p = props(instance)
         assert p["multiAz"] and p["storageEncrypted"] and deps(instance, "kmsKeyId")
-        assert p["deletionProtection"] and not p["skipFinalSnapshot"] and instance["options"]["protect"]
+        assert p["deletionProtection"] and instance["options"]["protect"]
+        replica = "replicateSourceDb" in p
+        assert p["skipFinalSnapshot"] is replica and ("finalSnapshotIdentifier" in p) is not replica
     (group,) = of_type(result, "aws:elasticache/replicationGroup:ReplicationGroup")
     p = props(group)
     assert p["multiAzEnabled"] and p["automaticFailoverEnabled"] and p["numCacheClusters"] == cache["numNodes"]
@@ -304,8 +357,10 @@ def test_database_config_rules(key, value, rule):
 
 
 def test_defaults_are_valid_and_production_grade():
-    cfg = parse({}).database
-    assert cfg.backup_retention_days == 30 and cfg.read_replicas == 0 and cfg.parameter_group_family == "postgres17"
+    config = parse({})
+    cfg = config.database
+    assert cfg.backup_retention_days == 35 and cfg.read_replicas == 0 and cfg.parameter_group_family == "postgres17"
+    assert cfg.backup_retention_days == config.backup.continuous_retention_days
 
 
 # --------------------------------------------------------------------------- windows

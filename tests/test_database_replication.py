@@ -11,7 +11,7 @@ def test_backups_of_the_primary_instance_replicate_to_the_dr_region(prod):
     replication = one(prod, REPLICATION)
     instance = one(prod, "aws:rds/instance:Instance", "golive-db-instance")
     assert deps(replication, "sourceDbInstanceArn") == [instance["urn"]]
-    assert replication["inputs"]["retentionPeriod"] == 30
+    assert replication["inputs"]["retentionPeriod"] == 35  # the database's own retention
     assert "::aws-dr::" in replication["provider"]
     assert replication["options"]["protect"] and replication["options"]["retainOnDelete"]
 

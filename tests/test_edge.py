@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pulumi
 import pulumi_aws as aws
@@ -10,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.config import AwsAccount, ConfigError, ServiceConfig, parse
-from components.edge import Edge, EdgeArgs, access_log_writer, controller_policy, routes
+from components.edge import Edge, EdgeArgs, access_log_writer, controller_policy, lb_name, routes
 from tests.helpers import deps, of_type, one, props
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
@@ -225,6 +226,51 @@ def test_http_listener_only_redirects_to_https(prod):
     assert props(http)["port"] == 80
     assert action == {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
     assert not [r for r in of_type(prod, RULE) if deps(r, "listenerArn") == [http["urn"]]]
+
+
+# --------------------------------------------------------------------------- physical names
+
+# ELB: 1-32 letters, digits and hyphens, no hyphen at either end, not starting with "internal-".
+ELB_NAME = re.compile(r"(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
+
+
+def test_every_target_group_and_the_alb_have_an_explicit_name_elb_accepts(prod):
+    """Auto-names (logical name + 8) would exceed 32 characters, which Pulumi refuses at preview."""
+    records = of_type(prod, TG) + of_type(prod, LB)
+    assert len(records) == 7
+    names = [props(r).get("name") for r in records]
+    assert all(name and len(name) <= 32 and ELB_NAME.fullmatch(name) for name in names), names
+    assert len(set(names)) == len(names)
+    canary = groups_by_role(prod, "canary")["listings-service"]
+    assert re.fullmatch(r"listings-service-canary-[0-9a-f]{6}", props(canary)["name"])
+
+
+LONG_CATALOG = [
+    {"name": f"settlement-reconciliation-{n}", "host": f"{n}.golive.example.com", "delivery": delivery,
+     **({"previewHost": f"{n}-preview.golive.example.com"} if delivery == "blueGreen" else {})}
+    for n, delivery in (("alpha", "canary"), ("beta", "canary"), ("gamma", "blueGreen"), ("delta", "blueGreen"))
+]
+
+
+def test_long_service_names_get_unique_names_within_32(synth_program):
+    result = synth_program(edge_program(LONG_CATALOG))
+    groups = of_type(result, TG)
+    assert len(groups) == 8  # stable + canary or preview for each
+    names = [props(g)["name"] for g in groups]
+    assert all(len(n) <= 32 and ELB_NAME.fullmatch(n) for n in names), names
+    assert len(set(names)) == 8 and len({n[:25] for n in names}) == 1  # same readable prefix, told apart by the hash
+
+
+def test_lb_names_are_stable_and_change_with_what_replaces_the_resource():
+    name = lb_name("trading-api", "golive", "prod", "golive-trading-api-tg", "ip", "HTTP", "HTTP1", 8080)
+    assert name == lb_name("trading-api", "golive", "prod", "golive-trading-api-tg", "ip", "HTTP", "HTTP1", 8080)
+    assert name.startswith("trading-api-") and len(name) == len("trading-api-") + 6
+    # A new port replaces the target group: a new name lets Pulumi create it before deleting the old one.
+    assert name != lb_name("trading-api", "golive", "prod", "golive-trading-api-tg", "ip", "HTTP", "HTTP1", 8081)
+    # Another stack in the same account and region must not collide.
+    assert name != lb_name("trading-api", "golive", "staging", "golive-trading-api-tg", "ip", "HTTP", "HTTP1", 8080)
+    assert ELB_NAME.fullmatch(lb_name("internal-tools_v2" + "x" * 40, "prod"))
+    assert len(lb_name("a" * 100)) == 32
 
 
 # --------------------------------------------------------------------------- routing from the catalog

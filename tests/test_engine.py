@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -122,3 +123,55 @@ def test_preview_prints_the_tree_and_the_verdict(capsys):
     assert cli.main(["preview"]) == cli.EXIT_OK
     out = capsys.readouterr().out
     assert "golive:network:Network  golive" in out and "0 mandatory violations" in out
+
+
+# --------------------------------------------------------------------------- the autonamer's limits
+
+LB_TYPES = {"target group": "aws:lb/targetGroup:TargetGroup", "load balancer": "aws:lb/loadBalancer:LoadBalancer"}
+TOO_LONG = "golive-listings-service-canary-tg"  # 33 characters: 33 + 1 + 7 > 32
+
+
+def _computed(typ, name, inputs):
+    mocks = engine.golive_mocks.GoliveMocks("eu-west-1", "123456789012")
+    return mocks.computed(typ, name, inputs, "", f"urn:pulumi:prod::golive::{typ}::{name}")
+
+
+@pytest.mark.parametrize("typ", LB_TYPES.values(), ids=LB_TYPES.keys())
+def test_mocks_refuse_an_auto_name_longer_than_elb_allows(typ):
+    """Like Pulumi's autonamer: logical name + '-' + 7 random characters must fit in 32, never silently truncated."""
+    with pytest.raises(engine.golive_mocks.AutonameError, match=rf"name '{TOO_LONG}-' plus 7 random chars is longer than maximum length 32"):
+        _computed(typ, TOO_LONG, {})
+
+
+@pytest.mark.parametrize("typ", LB_TYPES.values(), ids=LB_TYPES.keys())
+def test_mocks_accept_explicit_names_prefixes_and_auto_names_that_fit(typ):
+    _, explicit = _computed(typ, TOO_LONG, {"name": "listings-canary-0a1b2c"})
+    assert explicit["name"] == "listings-canary-0a1b2c"
+    _, prefixed = _computed(typ, TOO_LONG, {"namePrefix": "lst-"})
+    assert prefixed["name"].startswith("lst-") and len(prefixed["name"]) == 4 + 7
+    _, auto = _computed(typ, "x" * 24, {})  # 24 + 1 + 7 = 32: fits exactly
+    assert auto["name"].startswith("x" * 24 + "-") and len(auto["name"]) == 32
+
+
+def test_a_program_with_an_over_long_auto_named_target_group_fails_to_synth():
+    """End to end, in its own process: the error reaches the user instead of a truncated name."""
+    code = (
+        "import pulumi_aws as aws\n"
+        "from golive import engine\n"
+        "from golive.mocks import AutonameError\n"
+        "def program():\n"
+        f"    aws.lb.TargetGroup({TOO_LONG!r}, port=8080, protocol='HTTP', target_type='ip', vpc_id='vpc-0example')\n"
+        "try:\n"
+        "    engine.synth('prod', program=program)\n"
+        "except AutonameError as err:\n"
+        "    print('refused:', err)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f"refused: aws:lb/targetGroup:TargetGroup '{TOO_LONG}': name '{TOO_LONG}-' plus 7 random chars" in run.stdout
+
+
+def test_mocks_give_random_ids_stable_hex():
+    _, first = _computed("random:index/randomId:RandomId", "golive-db-final-snapshot-suffix", {"byteLength": 4})
+    _, again = _computed("random:index/randomId:RandomId", "golive-db-final-snapshot-suffix", {"byteLength": 4})
+    assert first == again and re.fullmatch(r"[0-9a-f]{8}", first["hex"]) and int(first["dec"]) == int(first["hex"], 16)

@@ -98,6 +98,12 @@ def test_flow_log_captures_all_traffic_to_an_encrypted_retained_group(prod):
     assert "vpc-flow-logs" in props(role)["assumeRolePolicy"]
 
 
+def test_flow_log_group_is_protected(prod):
+    """A year of flow logs is audit evidence: no refactor or `pulumi destroy` may delete it."""
+    group = prod.by_urn()[deps(one(prod, "aws:ec2/flowLog:FlowLog"), "logDestination")[0]]
+    assert group["type"] == "aws:cloudwatch/logGroup:LogGroup" and group["options"]["protect"] is True
+
+
 def test_flow_log_role_may_write_only_to_its_log_group(prod):
     import json
 

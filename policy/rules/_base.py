@@ -60,20 +60,31 @@ META: dict[str, Meta] = {}
 # ``golive:exempt:<policy-name>`` (AWS) or an annotation ``exempt.golive.dev/<policy-name>``
 # (Kubernetes) whose value is the reason. An exempted finding is not a violation; the
 # offline engine sets EXEMPTIONS to a list to collect them as "accepted risk" for the report.
+# Critical policies accept no exemption; a finding whose resource tries one says it was ignored.
 EXEMPT_TAG_PREFIX = "golive:exempt:"
 EXEMPT_ANNOTATION_PREFIX = "exempt.golive.dev/"
 EXEMPTIONS: list[tuple[str, str, str, str]] | None = None
 
 
-def exemption(props: Mapping[str, Any], policy: str) -> str | None:
-    """The reason ``props`` gives for being exempt from ``policy``, if any (an empty reason is no exemption)."""
-    if not isinstance(props, Mapping):
+def exemption(props: Mapping[str, Any], policy: str, severity: Severity | None = None) -> str | None:
+    """The reason ``props`` gives for being exempt from ``policy``, if any (an empty reason is no exemption).
+
+    A policy of ``Severity.CRITICAL`` cannot be exempted: its findings stay violations, whatever a tag says.
+    """
+    if severity == Severity.CRITICAL or not isinstance(props, Mapping):
         return None
     for source, key in ((props.get("tags"), EXEMPT_TAG_PREFIX + policy),
                         (get(props, "metadata.annotations"), EXEMPT_ANNOTATION_PREFIX + policy)):
         if isinstance(source, Mapping) and str(source.get(key) or "").strip():
             return str(source[key]).strip()
     return None
+
+
+def _unexemptable(message: str, props: Mapping[str, Any], policy: str, severity: Severity) -> str:
+    """``message``, noting an exemption the resource declares that a critical policy does not accept."""
+    if severity == Severity.CRITICAL and exemption(props, policy) is not None:
+        return f"{message} (its exemption tag/annotation is ignored: critical policies cannot be exempted)"
+    return message
 
 
 def _tags(category: str, controls: Iterable[str]) -> list[str]:
@@ -128,10 +139,10 @@ def resource_policy(
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in types:
             return
-        reason = exemption(args.props, name)
+        reason = exemption(args.props, name, severity)
         for message in check(args, settings(args, defaults)):
             if reason is None:
-                report_violation(message, args.urn)
+                report_violation(_unexemptable(message, args.props, name, severity), args.urn)
             elif EXEMPTIONS is not None:
                 EXEMPTIONS.append((name, args.urn, message, reason))
 
@@ -167,9 +178,10 @@ def stack_policy(
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         by_urn = {r.urn: r for r in args.resources}
         for message, urn in check(args, settings(args, defaults)):
-            reason = exemption(by_urn[urn].props, name) if urn in by_urn else None
+            props = by_urn[urn].props if urn in by_urn else {}
+            reason = exemption(props, name, severity)
             if reason is None:
-                report_violation(message, urn)
+                report_violation(_unexemptable(message, props, name, severity), urn)
             elif EXEMPTIONS is not None:
                 EXEMPTIONS.append((name, urn, message, reason))
 

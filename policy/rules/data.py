@@ -108,6 +108,11 @@ rds_deletion_protection = resource_policy(
 
 
 def _check_final_snapshot(args, cfg):
+    if get(args.props, "replicateSourceDb"):
+        # RDS refuses a final snapshot of a read replica; its data lives in its source.
+        if get(args.props, "finalSnapshotIdentifier"):
+            yield f"read replica {args.name} names a final snapshot, which RDS rejects on delete; set skip_final_snapshot=True."
+        return
     if get(args.props, "skipFinalSnapshot"):
         yield f"RDS instance {args.name} skips the final snapshot; deleting it would lose its data for good."
     elif not get(args.props, "finalSnapshotIdentifier"):
@@ -116,7 +121,7 @@ def _check_final_snapshot(args, cfg):
 
 rds_final_snapshot = resource_policy(
     name="rds-final-snapshot",
-    description="Deleting an RDS instance takes a final snapshot (skip_final_snapshot is never set).",
+    description="Deleting an RDS instance takes a final snapshot (skip_final_snapshot is never set); read replicas, whose data is their source's, skip it.",
     types=RDS,
     check=_check_final_snapshot,
     severity=Severity.HIGH,

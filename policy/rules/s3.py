@@ -94,8 +94,42 @@ def _uses_cmk(rule: Mapping[str, Any], config: PolicyResource | None) -> bool:
     return config is not None and any(d.resource_type == t.KMS_KEY for d in depends_via(config, "rules"))
 
 
+LOAD_BALANCER_TYPES = (t.LOAD_BALANCER, "aws:alb/loadBalancer:LoadBalancer")
+# Which delivery each exception reason stands for; a reason added by pack config alone may be any of them.
+LOG_DELIVERY_OF_REASON = {
+    "alb-access-logs": ("application",),
+    "nlb-access-logs": ("network",),
+    "s3-server-access-logs": ("s3",),
+}
+
+
+def log_deliveries(args: Any) -> dict[str, set[str]]:
+    """Bucket URN -> the log deliveries that target it: "application"/"network" load balancer access logs, "s3" server access logs.
+
+    Joined by property dependencies: a load balancer's ``accessLogs`` (with ``enabled`` true), a BucketLogging's
+    ``targetBucket``, and a bucket's inline ``logging``.
+    """
+    found: dict[str, set[str]] = {}
+    for lb in of_type(args, *LOAD_BALANCER_TYPES):
+        if get(lb.props, "accessLogs.enabled") is not True:
+            continue
+        kind = str(get(lb.props, "loadBalancerType") or "application")
+        for bucket in depends_via(lb, "accessLogs"):
+            found.setdefault(bucket.urn, set()).add(kind)
+    for logging in of_type(args, *t.S3_LOGGINGS):
+        for bucket in depends_via(logging, "targetBucket"):
+            found.setdefault(bucket.urn, set()).add("s3")
+    for source in of_type(args, *t.S3_BUCKETS):
+        if get(source.props, "logging.targetBucket"):
+            for bucket in depends_via(source, "logging"):
+                if bucket.urn != source.urn:
+                    found.setdefault(bucket.urn, set()).add("s3")
+    return found
+
+
 def _check_encryption(args, cfg):
     configs = attached(args, t.S3_ENCRYPTIONS)
+    deliveries = log_deliveries(args)
     for bucket in of_type(args, *t.S3_BUCKETS):
         rules = _sse_rules(bucket, configs.get(bucket.urn, []))
         if not rules:
@@ -108,7 +142,13 @@ def _check_encryption(args, cfg):
             continue
         reason = str(tags_of(bucket).get(cfg["exceptionTag"]) or "").strip()
         if algorithms == {"AES256"} and reason in cfg["sseS3Reasons"]:
-            continue  # log delivery that AWS only supports into SSE-S3 buckets
+            wanted = LOG_DELIVERY_OF_REASON.get(reason, ("application", "network", "s3"))
+            if deliveries.get(bucket.urn, set()) & set(wanted):
+                continue  # log delivery that AWS only supports into SSE-S3 buckets
+            yield (f"S3 bucket {bucket.name} uses SSE-S3 (AES256) and claims the {reason} exception by its {cfg['exceptionTag']} "
+                   f"tag, but it receives no such log delivery (a load balancer's accessLogs.bucket with access logs enabled, or "
+                   "a BucketLogging's targetBucket, of this stack); use SSE-KMS with a customer-managed key.", bucket.urn)
+            continue
         if "AES256" in algorithms:
             yield (f"S3 bucket {bucket.name} uses SSE-S3 (AES256); only buckets whose {cfg['exceptionTag']} tag names a "
                    f"log delivery that requires SSE-S3 ({', '.join(cfg['sseS3Reasons'])}) may; use SSE-KMS with a "
@@ -121,14 +161,15 @@ def _check_encryption(args, cfg):
 encryption_kms = stack_policy(
     name="s3-bucket-encryption-kms",
     description=("Every S3 bucket encrypts by default with SSE-KMS under a customer-managed key. Exception: buckets that "
-                 "receive ALB/NLB or S3 server access logs, which AWS delivers only to SSE-S3 (AES256) buckets, and say so "
-                 "in their golive:encryption-exception tag."),
-    types=(*t.S3_BUCKETS, *t.S3_ENCRYPTIONS),
+                 "receive ALB/NLB or S3 server access logs, which AWS delivers only to SSE-S3 (AES256) buckets, say so "
+                 "in their golive:encryption-exception tag, and really are the target of that delivery in the stack."),
+    types=(*t.S3_BUCKETS, *t.S3_ENCRYPTIONS, *t.S3_LOGGINGS, *LOAD_BALANCER_TYPES),
     check=_check_encryption,
     severity=Severity.HIGH,
     category="Security",
     remediation=("Declare aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms', kms_master_key_id=<CMK ARN> "
-                 "and bucket_key_enabled=True; a log-delivery bucket uses AES256 and tags golive:encryption-exception=<reason>."),
+                 "and bucket_key_enabled=True; a log-delivery bucket (the load balancer's access_logs bucket or a "
+                 "BucketLogging's target_bucket) uses AES256 and tags golive:encryption-exception=<reason>."),
     controls=("fsbp:S3.17", "checkov:CKV_AWS_145"),
     defaults={
         "exceptionTag": "golive:encryption-exception",

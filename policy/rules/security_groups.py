@@ -4,8 +4,15 @@ and the data tier admits only other security groups.
 Identifying groups by role: a security group's role is its ``golive:role`` tag.
 
 - ``golive:role=load-balancer`` marks the internet-facing ALB's group (set by the edge
-  component). It is the only group that may admit 0.0.0.0/0 or ::/0, and only on TCP
-  80 and 443.
+  component). It is the only group that may admit the world, and only on TCP 80 and
+  443 — and only while an internet-facing load balancer (``internal`` false) of the
+  stack really uses it (joined through the load balancer's ``securityGroups``
+  property dependency): the tag alone earns nothing.
+- "The world" is not only 0.0.0.0/0 and ::/0: any IPv4 range wider than a /8, any IPv6
+  range wider than a /16 (0.0.0.0/1 + 128.0.0.0/1 is the internet too), and any public
+  IPv4 range (outside RFC 1918, 100.64.0.0/10 and link-local) wider than a /24. The
+  three prefix lengths are pack config (``worldIpv4PrefixBelow``, ``worldIpv6PrefixBelow``,
+  ``publicIpv4PrefixBelow``: a range whose prefix is shorter counts as the world).
 - ``golive:role=database`` and ``golive:role=cache`` mark data-tier groups (set by the
   Database and Cache components). A group is data tier also when an RDS instance or
   ElastiCache cluster of the stack uses it, tagged or not. Data-tier groups admit
@@ -34,6 +41,17 @@ ROLE_TAG = "golive:role"
 LOAD_BALANCER_ROLE = "load-balancer"
 DATA_ROLES = ("database", "cache")
 WORLD = ("0.0.0.0/0", "::/0")
+LOAD_BALANCER_TYPES = (t.LOAD_BALANCER, "aws:alb/loadBalancer:LoadBalancer")
+NON_PUBLIC_IPV4 = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918
+    "100.64.0.0/10",  # shared address space (carrier-grade NAT)
+    "169.254.0.0/16",  # link-local
+))
+WORLD_DEFAULTS = {
+    "worldIpv4PrefixBelow": 8,
+    "worldIpv6PrefixBelow": 16,
+    "publicIpv4PrefixBelow": 24,
+}
 PUBLIC_WEB_PORTS = ((80, 80), (443, 443))
 GROUP_TYPES = (t.SECURITY_GROUP, t.DEFAULT_SECURITY_GROUP)
 DATA_STORES = {
@@ -121,27 +139,65 @@ def _is_public_web(rule: Rule) -> bool:
     return rule.protocol in ("tcp", "6") and (rule.from_port, rule.to_port) in PUBLIC_WEB_PORTS
 
 
+def is_world(cidr: str, cfg) -> bool:
+    """The range reaches (a large part of) the internet, by the pack's prefix-length thresholds."""
+    if cidr in WORLD:
+        return True
+    try:
+        net = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        return False  # unknown at preview: judged when known
+    if net.version == 6:
+        return net.prefixlen < int(cfg["worldIpv6PrefixBelow"])
+    if net.prefixlen < int(cfg["worldIpv4PrefixBelow"]):
+        return True
+    public = not any(net.subnet_of(private) for private in NON_PUBLIC_IPV4)
+    return public and net.prefixlen < int(cfg["publicIpv4PrefixBelow"])
+
+
+def public_load_balancer_groups(args) -> set[str]:
+    """URNs of the groups an internet-facing load balancer of the stack uses."""
+    return {
+        group.urn
+        for lb in of_type(args, *LOAD_BALANCER_TYPES)
+        if get(lb.props, "internal") in (False, None)
+        for group in depends_via(lb, "securityGroups")
+    }
+
+
 def _check_no_world_ingress(args, cfg):
+    public_lb_groups = public_load_balancer_groups(args)
     for rule in rules(args):
-        world = [c for c in rule.cidrs if c in WORLD]
+        world = [c for c in rule.cidrs if is_world(c, cfg)]
         if rule.direction != "ingress" or not world:
             continue
-        if role_of(rule.group) == LOAD_BALANCER_ROLE and _is_public_web(rule):
+        tagged = role_of(rule.group) == LOAD_BALANCER_ROLE
+        fronts_internet = tagged and rule.group.urn in public_lb_groups
+        if fronts_internet and _is_public_web(rule):
             continue
-        where = ("only the load balancer's group (tagged golive:role=load-balancer) may, and only on TCP 80 and 443"
-                 if role_of(rule.group) != LOAD_BALANCER_ROLE else "the load balancer's group may only on TCP 80 and 443")
+        if fronts_internet:
+            where = "the load balancer's group may only on TCP 80 and 443"
+        elif tagged:
+            where = ("its group is tagged golive:role=load-balancer but no internet-facing load balancer (internal = false) "
+                     "of the stack uses it, so it gets no exemption")
+        else:
+            where = ("only the group of an internet-facing load balancer (tagged golive:role=load-balancer) may, and only on "
+                     "TCP 80 and 443")
         yield f"{rule.label} admits {', '.join(world)}; {where}.", rule.reporter.urn
 
 
 no_world_ingress = stack_policy(
     name="security-group-no-world-ingress",
-    description="No security group admits 0.0.0.0/0 or ::/0, except the load balancer's group on TCP 80 and 443.",
+    description=("No security group admits the world (0.0.0.0/0, ::/0, or any range nearly as wide: see the prefix-length "
+                 "thresholds), except the group of an internet-facing load balancer on TCP 80 and 443."),
     check=_check_no_world_ingress,
-    types=(*GROUP_TYPES, t.SECURITY_GROUP_RULE, t.SECURITY_GROUP_INGRESS_RULE),
+    types=(*GROUP_TYPES, t.SECURITY_GROUP_RULE, t.SECURITY_GROUP_INGRESS_RULE, *LOAD_BALANCER_TYPES),
     severity=Severity.CRITICAL,
     category="Security",
-    remediation="Admit clients by security group (or VPC CIDR); tag the ALB's group golive:role=load-balancer and open only 80/443.",
+    remediation=("Admit clients by security group (or VPC CIDR); only the group an internet-facing load balancer uses, tagged "
+                 "golive:role=load-balancer, may open 80/443 to the world."),
     controls=("fsbp:EC2.18", "fsbp:EC2.19", "cis:5.2", "cis:5.3", "checkov:CKV_AWS_260"),
+    defaults=WORLD_DEFAULTS,
 )
 
 

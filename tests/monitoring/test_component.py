@@ -174,6 +174,49 @@ def test_fluent_bit_ships_to_the_domain_with_sigv4(prod):
     assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::123456789012:role/")
 
 
+def test_fluent_bit_waits_for_the_kube_prometheus_stack_release(prod):
+    """The chart renders its ServiceMonitor only if the monitoring.coreos.com CRDs exist when it installs."""
+    fluent_bit = release(prod, "fluent-bit")
+    stack = release(prod, "kube-prometheus-stack")
+    namespace = one(prod, "kubernetes:core/v1:Namespace", "golive-namespace")
+    assert props(fluent_bit)["values"]["serviceMonitor"]["enabled"] is True
+    assert {stack["urn"], namespace["urn"]} <= set(fluent_bit["options"]["dependsOn"])
+
+
+def logging_alone():
+    import pulumi_kubernetes as k8s
+
+    from components import config as c
+    from components.logging import Logging, LoggingArgs
+
+    cfg, _ = c.load()
+    provider = k8s.Provider("k8s", kubeconfig="{}")
+    crds = k8s.core.v1.ConfigMap("stand-in-crds", metadata={"name": "crds", "namespace": "monitoring"},
+                                 opts=pulumi.ResourceOptions(provider=provider))
+    Logging(
+        "solo",
+        LoggingArgs(
+            config=cfg.monitoring.logs, account=cfg.aws, vpc_id="vpc-0123456789abcdef0", vpc_cidr="10.20.0.0/16",
+            subnet_ids=["subnet-0a", "subnet-0b", "subnet-0c"], client_security_group_id="sg-0123456789abcdef0",
+            oidc_provider_arn=OIDC_ARN, oidc_issuer=OIDC_ISSUER, chart_version=cfg.monitoring.charts.fluent_bit, after=[crds],
+        ),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+    )
+
+
+def test_logging_release_depends_on_what_after_names(synth_program):
+    result = synth_program(logging_alone)
+    crds = one(result, "kubernetes:core/v1:ConfigMap", "stand-in-crds")
+    assert crds["urn"] in release(result, "fluent-bit")["options"]["dependsOn"]
+
+
+def test_opensearch_log_groups_and_master_secret_are_protected(prod):
+    groups = [g for g in of_type(prod, "aws:cloudwatch/logGroup:LogGroup") if g["name"].startswith("golive-logs-")]
+    assert {g["name"] for g in groups} == {f"golive-logs-{s}" for s in ("audit", "application", "index-slow", "search-slow")}
+    assert all(g["options"]["protect"] is True for g in groups)
+    assert one(prod, "aws:secretsmanager/secret:Secret", "golive-logs-master")["options"]["protect"] is True
+
+
 def test_ism_policy_in_the_docs_is_the_code_s():
     import pathlib
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from golive import check
 from tests.helpers import mutate, one
 
@@ -63,3 +65,49 @@ def test_resource_args_are_runtime_faithful(prod):
     assert args.resource_type == "aws:kms/key:Key" and args.props["enableKeyRotation"] is True
     assert args.opts.protect is True and args.opts.parent == key["parent"]
     assert args.provider.resource_type == "pulumi:providers:aws" and args.provider.props["region"] == "eu-west-1"
+
+
+def test_a_critical_policy_cannot_be_exempted(prod):
+    """A critical finding stays a violation whatever the resource's tag says, and is never reported as accepted risk."""
+    from pulumi_policy import Severity
+
+    from golive import formats
+
+    group = one(prod, "aws:ec2/securityGroup:SecurityGroup", "golive-db-sg")
+    policy = next(p for p in check.load_policies() if p.name == "security-group-no-world-ingress")
+    assert policy.severity == Severity.CRITICAL
+
+    def open_and_exempt(record):
+        record["inputs"]["ingress"].append({"protocol": "tcp", "fromPort": 5432, "toPort": 5432, "cidrBlocks": ["0.0.0.0/0"]})
+        record["inputs"]["tags"]["golive:exempt:security-group-no-world-ingress"] = "vendor needs direct access (SEC-9)"
+
+    result = run(mutate(prod, group["urn"], open_and_exempt), "security-group-no-world-ingress")
+    (finding,) = result.findings
+    assert (finding.policy, finding.urn, finding.enforcement) == ("security-group-no-world-ingress", group["urn"], "mandatory")
+    assert "critical policies cannot be exempted" in finding.message
+    assert result.exemptions == []
+    assert formats.policy_status(result, result.policies["security-group-no-world-ingress"]) == formats.FAIL
+    report = json.loads(formats.render_json(result, prod))
+    assert report["exemptions"] == []
+
+
+def test_a_critical_resource_policy_cannot_be_exempted(prod):
+    role = prod.of_type("aws:iam/role:Role")[0]
+
+    def admin_and_exempt(record):
+        record["inputs"]["managedPolicyArns"] = ["arn:aws:iam::aws:policy/AdministratorAccess"]
+        record["inputs"]["tags"]["golive:exempt:iam-no-administrator-grants"] = "break-glass role"
+
+    result = run(mutate(prod, role["urn"], admin_and_exempt), "iam-no-administrator-grants")
+    assert [f.urn for f in result.findings] == [role["urn"]] and result.exemptions == []
+    assert "critical policies cannot be exempted" in result.findings[0].message
+
+
+def test_exemption_ignores_the_tag_only_for_critical_severity():
+    from pulumi_policy import Severity
+
+    from policy.rules._base import exemption
+
+    props = {"tags": {"golive:exempt:p": "reason"}}
+    assert exemption(props, "p") == exemption(props, "p", Severity.HIGH) == "reason"
+    assert exemption(props, "p", Severity.CRITICAL) is None

@@ -27,6 +27,7 @@ NOT_POLICED = {
     "aws:kms/grant:Grant": "scoped use of a policed key by an AWS service role",
     "aws:route53/record:Record": "DNS names; what they point at is policed",
     "aws:secretsmanager/secretVersion:SecretVersion": "the value of a policed (CMK-encrypted) secret; secret-ness is tested",
+    "random:index/randomId:RandomId": "suffix of final-snapshot names; the snapshot settings are policed on the instance and cache",
     "kubernetes:core/v1:Secret": "values are secret Outputs (tests scan the synth for clear values)",
     "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding": "registers pods into policed target groups",
 }

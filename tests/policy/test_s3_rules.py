@@ -174,3 +174,80 @@ def test_tls_fails_without_a_bucket_policy(prod):
 def test_tls_defers_a_policy_document_unknown_at_preview(prod):
     policy = attached(prod, "aws:s3/bucketPolicy:BucketPolicy", backup_bucket(prod))
     assert findings(mutate(prod, policy["urn"], lambda r: r["inputs"].update(policy="[unknown]")), "s3-bucket-tls-only") == []
+
+
+# --------------------------------------------------------------------------- the SSE-S3 exception needs a real log delivery
+
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+
+
+@pytest.mark.parametrize("reason", ["s3-server-access-logs", "alb-access-logs", "nlb-access-logs"])
+def test_a_backup_bucket_switched_to_sse_s3_with_the_exception_tag_fails(prod, reason):
+    bucket = backup_bucket(prod)
+    encryption = attached(prod, ENCRYPTION, bucket)
+
+    def to_aes(record):
+        record["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"] = {"sseAlgorithm": "AES256"}
+        record["propertyDependencies"].pop("rules")
+
+    broken = mutate(mutate(prod, encryption["urn"], to_aes), bucket["urn"],
+                    lambda r: r["inputs"]["tags"].update({"golive:encryption-exception": reason}))
+    (finding,) = findings(broken, "s3-bucket-encryption-kms")
+    assert finding.urn == bucket["urn"] and f"claims the {reason} exception" in finding.message
+    assert "receives no such log delivery" in finding.message
+
+
+def test_prod_log_buckets_are_real_log_delivery_targets(prod):
+    alb_logs = one(prod, BUCKET, "golive-alb-logs")
+    lb = one(prod, LOAD_BALANCER, "golive-alb")
+    assert deps(lb, "accessLogs") == [alb_logs["urn"]] and lb["inputs"]["accessLogs"]["enabled"] is True
+    s3_logs = {one(prod, BUCKET, name)["urn"] for name in ("golive-backups-logs", "golive-backups-dr-logs")}
+    targets = {urn for r in of_type(prod, "aws:s3/bucketLogging:BucketLogging") for urn in deps(r, "targetBucket")}
+    assert s3_logs <= targets
+
+
+def test_the_alb_log_bucket_loses_its_exception_without_the_load_balancers_access_logs(prod):
+    alb_logs = one(prod, BUCKET, "golive-alb-logs")
+    lb = one(prod, LOAD_BALANCER, "golive-alb")
+    for change in (lambda r: r["propertyDependencies"].pop("accessLogs"), lambda r: r["inputs"]["accessLogs"].update(enabled=False)):
+        (finding,) = findings(mutate(prod, lb["urn"], change), "s3-bucket-encryption-kms")
+        assert finding.urn == alb_logs["urn"] and "claims the alb-access-logs exception" in finding.message
+
+
+@pytest.mark.parametrize("reason", ["s3-server-access-logs", "nlb-access-logs"])
+def test_the_exception_reason_must_match_the_delivery(prod, reason):
+    alb_logs = one(prod, BUCKET, "golive-alb-logs")
+    wrong = mutate(prod, alb_logs["urn"], lambda r: r["inputs"]["tags"].update({"golive:encryption-exception": reason}))
+    assert [f.urn for f in findings(wrong, "s3-bucket-encryption-kms")] == [alb_logs["urn"]]
+
+
+def test_the_s3_access_log_bucket_loses_its_exception_without_its_bucket_logging(prod):
+    log_bucket = one(prod, BUCKET, "golive-backups-logs")
+    loggings = [r["urn"] for r in of_type(prod, "aws:s3/bucketLogging:BucketLogging") if deps(r, "targetBucket") == [log_bucket["urn"]]]
+    assert loggings
+    (finding,) = findings(drop(prod, lambda r: r["urn"] in loggings), "s3-bucket-encryption-kms")
+    assert finding.urn == log_bucket["urn"] and "claims the s3-server-access-logs exception" in finding.message
+
+
+def _inline_logging_program():
+    """An SSE-S3 log bucket that receives a bucket's server access logs through the bucket's inline ``logging``."""
+    import pulumi
+    import pulumi_aws as aws
+
+    provider = aws.Provider("p", region="eu-west-1")
+    opts = pulumi.ResourceOptions(provider=provider)
+    logs = aws.s3.Bucket("logs", tags={"golive:encryption-exception": "s3-server-access-logs"}, opts=opts)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "logs-sse", bucket=logs.id, opts=opts,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
+    aws.s3.Bucket("data", logging={"target_bucket": logs.id, "target_prefix": "s3/"}, opts=opts)
+
+
+def test_inline_bucket_logging_is_a_log_delivery(synth_program):
+    synth = synth_program(_inline_logging_program)
+    flagged = {f.urn.rsplit("::", 1)[1] for f in findings(synth, "s3-bucket-encryption-kms")}
+    assert flagged == {"data"}  # the source bucket has no encryption; the log bucket's exception holds
+    data = one(synth, BUCKET, "data")
+    without = mutate(synth, data["urn"], lambda r: r["propertyDependencies"].pop("logging"))
+    assert {f.urn.rsplit("::", 1)[1] for f in findings(without, "s3-bucket-encryption-kms")} == {"data", "logs"}

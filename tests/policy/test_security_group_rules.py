@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import findings, mutate, one
+from policy.rules._base import META
+from tests.helpers import deps, findings, mutate, one
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 WORLD_POLICY = "security-group-no-world-ingress"
@@ -36,6 +37,7 @@ def _edge_program():
 
     alb = aws.ec2.SecurityGroup("alb", vpc_id=vpc.id, description="alb", ingress=[world(443), world(80)],
                                 tags={"golive:role": "load-balancer"})
+    aws.lb.LoadBalancer("lb", internal=False, load_balancer_type="application", security_groups=[alb.id])
     aws.vpc.SecurityGroupIngressRule("alb-https-v6", security_group_id=alb.id, ip_protocol="tcp", from_port=443, to_port=443,
                                      cidr_ipv6="::/0")
     # Not allowed: other ports on the ALB's group, and any world ingress on any other group.
@@ -66,7 +68,7 @@ def test_world_ingress_only_on_the_load_balancers_web_ports(edge):
     assert set(flagged) == {"alb-8080", "alb-ssh", "alb-all-v6", "web"}
     assert "the load balancer's group may only on TCP 80 and 443" in flagged["alb-ssh"][0]
     assert "all ports" in flagged["alb-all-v6"][0] and "::/0" in flagged["alb-all-v6"][0]
-    assert "only the load balancer's group (tagged golive:role=load-balancer) may" in flagged["web"][0]
+    assert "only the group of an internet-facing load balancer (tagged golive:role=load-balancer) may" in flagged["web"][0]
     assert "0.0.0.0/0, ::/0" in flagged["web"][0]
 
 
@@ -148,3 +150,91 @@ def test_standalone_rules_join_their_group(synth_program):
     flagged = {f.urn.rsplit("::", 1)[1]: f.message for f in findings(result, DATA_POLICY)}
     assert set(flagged) == {"db-from-cidr", "db-from-prefix-list", "db-to-world"}
     assert "pl-0123456789abcdef0" in flagged["db-from-prefix-list"] and "::/0" in flagged["db-to-world"]
+
+
+def test_the_load_balancer_tag_counts_only_on_a_group_an_internet_facing_load_balancer_uses(edge):
+    lb = one(edge, "aws:lb/loadBalancer:LoadBalancer", "lb")
+    for change in (lambda r: r["inputs"].update(internal=True), lambda r: r["propertyDependencies"].pop("securityGroups")):
+        flagged = {f.urn.rsplit("::", 1)[1]: f.message for f in findings(mutate(edge, lb["urn"], change), WORLD_POLICY)}
+        assert {"alb", "alb-https-v6"} <= set(flagged)
+        assert "no internet-facing load balancer (internal = false) of the stack uses it" in flagged["alb"]
+
+
+def _self_tagged_program():
+    """A group that calls itself the load balancer's, used by an internal load balancer or by none."""
+    import pulumi_aws as aws
+
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.20.0.0/16")
+    web = [aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"])]
+    tag = {"golive:role": "load-balancer"}
+    internal = aws.ec2.SecurityGroup("internal-lb-sg", vpc_id=vpc.id, description="internal", ingress=web, tags=tag)
+    aws.lb.LoadBalancer("internal-lb", internal=True, security_groups=[internal.id])
+    aws.ec2.SecurityGroup("orphan-sg", vpc_id=vpc.id, description="orphan", ingress=web, tags=tag)
+
+
+def test_a_self_tagged_group_without_a_public_load_balancer_gets_no_exemption(synth_program):
+    flagged = {f.urn.rsplit("::", 1)[1] for f in findings(synth_program(_self_tagged_program), WORLD_POLICY)}
+    assert flagged == {"internal-lb-sg", "orphan-sg"}
+
+
+def test_the_prod_alb_group_is_exempt_because_the_public_alb_uses_it(prod):
+    lb = one(prod, "aws:lb/loadBalancer:LoadBalancer", "golive-alb")
+    group = one(prod, SG, "golive-alb-sg")
+    assert lb["inputs"]["internal"] is False and group["urn"] in deps(lb, "securityGroups")
+    internal = mutate(prod, lb["urn"], lambda r: r["inputs"].update(internal=True))
+    assert {f.urn for f in findings(internal, WORLD_POLICY)} == {group["urn"]}
+
+
+# --------------------------------------------------------------------------- what counts as the world
+
+WORLD_LIKE = {
+    "two halves of IPv4": ["0.0.0.0/1", "128.0.0.0/1"],
+    "IPv4 wider than /8": ["0.0.0.0/7"],
+    "private but wider than /8": ["10.0.0.0/7"],
+    "public /16": ["8.8.0.0/16"],
+    "public /23": ["203.0.112.0/23"],
+    "straddling RFC 1918": ["172.0.0.0/8"],
+    "IPv6 halves": ["::/1", "8000::/1"],
+    "IPv6 wider than /16": ["2000::/3"],
+}
+NOT_WORLD = {
+    "RFC 1918 /8": ["10.0.0.0/8"],
+    "RFC 1918 /12": ["172.16.0.0/12"],
+    "shared address space": ["100.64.0.0/10"],
+    "link-local": ["169.254.0.0/16"],
+    "public /24": ["203.0.113.0/24"],
+    "public host": ["198.51.100.7/32"],
+    "IPv6 /16": ["2001::/16"],
+}
+
+
+def _open_endpoints_group(prod, cidrs):
+    """The untagged VPC-endpoint group, with an extra HTTPS ingress from ``cidrs``."""
+    group = one(prod, SG, "golive-endpoints-sg")
+    v4 = [c for c in cidrs if ":" not in c]
+    v6 = [c for c in cidrs if ":" in c]
+    rule = {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": v4, "ipv6CidrBlocks": v6}
+    return group, mutate(prod, group["urn"], lambda r: r["inputs"]["ingress"].append(rule))
+
+
+@pytest.mark.parametrize("cidrs", WORLD_LIKE.values(), ids=WORLD_LIKE.keys())
+def test_ranges_nearly_as_wide_as_the_world_fail(prod, cidrs):
+    group, broken = _open_endpoints_group(prod, cidrs)
+    (finding,) = findings(broken, WORLD_POLICY)
+    assert finding.urn == group["urn"] and f"admits {', '.join(cidrs)}" in finding.message
+
+
+@pytest.mark.parametrize("cidrs", NOT_WORLD.values(), ids=NOT_WORLD.keys())
+def test_private_and_narrow_public_ranges_are_not_the_world(prod, cidrs):
+    _, opened = _open_endpoints_group(prod, cidrs)
+    assert findings(opened, WORLD_POLICY) == []
+
+
+def test_the_world_thresholds_are_pack_config(prod):
+    from golive import check
+
+    policies = [p for p in check.load_policies() if p.name == WORLD_POLICY]
+    assert META[WORLD_POLICY].defaults == {"worldIpv4PrefixBelow": 8, "worldIpv6PrefixBelow": 16, "publicIpv4PrefixBelow": 24}
+    _, opened = _open_endpoints_group(prod, ["203.0.113.0/24"])
+    stricter = check.check(opened, policies, {WORLD_POLICY: {"publicIpv4PrefixBelow": 28}})
+    assert [f.policy for f in stricter.findings] == [WORLD_POLICY]
