@@ -172,6 +172,7 @@ monitoring = Monitoring(
         oidc_issuer=cluster.oidc_issuer,
         database_address=database.address,
         database_port=config.database.port,
+        database_name=config.database.database_name,
         cache_endpoint=cache.primary_endpoint,
         cache_port=config.cache.port,
         cache_auth_token=cache.auth_token.result,

@@ -31,7 +31,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.config import AwsAccount, ClusterConfig
+from components.config import AwsAccount, ClusterConfig, camel
 from components.irsa import service_account_role
 from components.kms import EncryptionKey, EncryptionKeyArgs
 
@@ -581,12 +581,7 @@ def _field(value: Any, name: str) -> Any:
     """An output object's field, whether the SDK hands it over typed or as a plain dict (mocks)."""
     if hasattr(type(value), name):
         return getattr(value, name)
-    return value.get(name, value.get(camel_case(name)))
-
-
-def camel_case(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(word.capitalize() for word in rest)
+    return value.get(name, value.get(camel(name)))
 
 
 def _service_trust(principal: str, *, tag_session: bool = False) -> dict:

@@ -31,8 +31,6 @@ from typing import Any, Literal
 
 NAMESPACE = "golive"
 
-ENVIRONMENTS = ("production", "staging", "development")
-
 # Secret keys: read with get_secret/require_secret only; they stay Outputs.
 SECRET_KEYS: dict[str, str] = {
     "pagerdutyRoutingKey": "PagerDuty Events v2 routing key for critical alerts",
@@ -248,10 +246,6 @@ def _validate_tree(obj: Any, key: str, ctx: _Ctx, problems: list[Problem]) -> No
     hook = getattr(obj, "validate", None)
     if hook is not None:
         hook(key, ctx, problems)
-
-
-def _networks_overlap(a: ipaddress.IPv4Network, b: ipaddress.IPv4Network) -> bool:
-    return a.overlaps(b)
 
 
 def parse_cidr(key: str, value: str, problems: list[Problem]) -> ipaddress.IPv4Network | None:

@@ -21,7 +21,6 @@ SECRET_MOUNT = "/etc/alertmanager/secrets"
 PAGERDUTY_KEY = "pagerduty-routing-key"
 SLACK_KEY = "slack-webhook-url"
 SMTP_KEY = "smtp-password"
-SECRET_FILES = (PAGERDUTY_KEY, SLACK_KEY, SMTP_KEY)
 
 # Receiver names: what `amtool config routes test` prints.
 PAGERDUTY = "pagerduty-critical"
@@ -31,7 +30,6 @@ EMAIL_WARNING = "email-warning"
 SLACK_TICKETS = "slack-slo-tickets"
 EMAIL_TICKETS = "email-slo-tickets"
 WATCHDOG = "watchdog"
-CRITICAL_RECEIVERS = (PAGERDUTY, SLACK_CRITICAL)
 
 _SLACK_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.service }})'
 _SLACK_TEXT = (

@@ -88,7 +88,6 @@ SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SECURITY_GROUP_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 TAGGABLE_DATA = frozenset(
@@ -154,13 +153,11 @@ TAGGABLE_EDGE: frozenset[str] = frozenset(
 # --- section: monitoring (issue 6) ---
 OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
 LOG_RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
-IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 PROBE = "kubernetes:monitoring.coreos.com/v1:Probe"
 K8S_SECRET = "kubernetes:core/v1:Secret"
 K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-MONITORING_COMPONENT = "golive:monitoring:Monitoring"
 TAGGABLE_MONITORING: frozenset[str] = frozenset(
     {
         OPENSEARCH_DOMAIN,
