@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import math
 import re
 import types
 import typing
@@ -113,6 +114,16 @@ def _type_name(tp: Any) -> str:
     )
 
 
+# The largest integer a double (Pulumi's wire format for numbers) holds exactly.
+MAX_WIRE_INT = 2**53
+
+
+def _shown(value: Any) -> Any:
+    """A value short enough to print in an error (a 400-digit number is not)."""
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
+
+
 class _Ctx:
     """What cross-field rules need: the environment and the region."""
 
@@ -172,25 +183,34 @@ def _coerce(tp: Any, value: Any, key: str, problems: list[Problem]) -> Any:
         if isinstance(value, bool):
             problems.append(Problem(key, value, "must be an integer"))
             return _MISSING
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            return int(value)
-        problems.append(Problem(key, value, "must be an integer"))
-        return _MISSING
+        number = value if isinstance(value, int) else (
+            int(value) if isinstance(value, str) and re.fullmatch(r"-?\d{1,400}", value.strip()) else None)
+        if number is None:
+            problems.append(Problem(key, value, "must be an integer"))
+            return _MISSING
+        if abs(number) > MAX_WIRE_INT:
+            problems.append(Problem(key, _shown(value), f"must be at most {MAX_WIRE_INT} in size (Pulumi sends numbers as doubles)"))
+            return _MISSING
+        return number
     if tp is float:
         if isinstance(value, bool):
             problems.append(Problem(key, value, "must be a number"))
             return _MISSING
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        problems.append(Problem(key, value, "must be a number"))
-        return _MISSING
+        number: float | None = None
+        try:
+            if isinstance(value, (int, float)):
+                number = float(value)
+            elif isinstance(value, str):
+                number = float(value)
+        except (ValueError, OverflowError):
+            number = math.inf
+        if number is None:
+            problems.append(Problem(key, value, "must be a number"))
+            return _MISSING
+        if not math.isfinite(number):
+            problems.append(Problem(key, _shown(value), "must be a finite number"))
+            return _MISSING
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
@@ -324,6 +344,9 @@ class NetworkConfig:
         for az in azs:
             if not re.fullmatch(re.escape(ctx.region) + r"[a-z]", az):
                 problems.append(Problem(az_key, az, f"must be an availability zone of region {ctx.region} (e.g. {ctx.region}a)"))
+        duplicates = sorted({e for e in self.interface_endpoints if self.interface_endpoints.count(e) > 1})
+        if duplicates:
+            problems.append(Problem(f"{key}.interfaceEndpoints", list(self.interface_endpoints), f"lists {', '.join(duplicates)} more than once"))
         if ctx.production and self.nat_gateways != "perAz":
             problems.append(Problem(f"{key}.natGateways", self.nat_gateways, "a production stack needs one NAT gateway per AZ (perAz)"))
         if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
@@ -403,11 +426,16 @@ class SloConfig:
     latency_threshold_seconds: float = doc("Latency threshold of the latency SLI, in seconds.", 1.0)
     latency_target: float = doc("Percent of requests that must be faster than the threshold, in (0, 100).", 95.0)
 
+    MIN_OBJECTIVE = 90.0
+
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         for name, value in (("availability", self.availability), ("latencyTarget", self.latency_target)):
             if not 0 < value < 100:
                 problems.append(Problem(f"{key}.{name}", value, "must be a percentage strictly between 0 and 100 "
                                         "(100 leaves no error budget)"))
+            elif value < self.MIN_OBJECTIVE:
+                problems.append(Problem(f"{key}.{name}", value, f"must be at least {self.MIN_OBJECTIVE:g}: the multi-window "
+                                        "burn-rate alerts (page at 14.4x/6x) need an error budget of at most 10%"))
         if self.latency_threshold_seconds <= 0:
             problems.append(Problem(f"{key}.latencyThresholdSeconds", self.latency_threshold_seconds, "must be positive"))
 
@@ -453,6 +481,9 @@ class ServiceConfig:
             problems.append(Problem(f"{key}.maxReplicas", self.max_replicas, f"must be >= minReplicas ({self.min_replicas})"))
         if not 1 <= self.cpu_target <= 100:
             problems.append(Problem(f"{key}.cpuTarget", self.cpu_target, "must be a percentage from 1 to 100"))
+        if ctx.production and self.delivery == "none":
+            problems.append(Problem(f"{key}.delivery", self.delivery, "a production service ships through `canary` or "
+                                    "`blueGreen`, so every release is analysed against its SLO (policy delivery-strategy-analysed)"))
 
 
 @cross_check
@@ -879,6 +910,7 @@ class WafConfig:
     """The WAF web ACL in front of the load balancer (``golive:edge.waf``)."""
 
     rate_limit: int = doc("Requests one client IP may send per evaluation window before WAF blocks it.", 2000)
+    MAX_RATE_LIMIT = 20_000
     login_rate_limit: int = doc(
         "Requests one client IP may send to the login paths per evaluation window (credential stuffing, failed-login spikes).", 100
     )
@@ -906,6 +938,10 @@ class WafConfig:
                                         f"evaluation window in {ctx.region}"))
             elif value > WAF_MAX_RATE_LIMIT:
                 problems.append(Problem(f"{key}.{name}", value, f"above AWS WAF's maximum rate limit of {WAF_MAX_RATE_LIMIT}"))
+        for name, value in (("rateLimit", self.rate_limit), ("loginRateLimit", self.login_rate_limit)):
+            if value > self.MAX_RATE_LIMIT:
+                problems.append(Problem(f"{key}.{name}", value, f"must be at most {self.MAX_RATE_LIMIT} requests per window: a "
+                                        "higher limit lets one client flood the service (policy edge-waf-rate-based-rule)"))
         if self.login_rate_limit > self.rate_limit:
             problems.append(Problem(f"{key}.loginRateLimit", self.login_rate_limit, f"must not exceed rateLimit ({self.rate_limit})"))
         if self.rate_window_seconds not in (60, 120, 300, 600):
@@ -1016,6 +1052,9 @@ class SecurityConfig:
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, 365, ctx, problems)
+        if ctx.production and not self.security_hub:
+            problems.append(Problem(f"{key}.securityHub", self.security_hub, "production keeps Security Hub on "
+                                    "(policy security-securityhub-standards)"))
         if ctx.production and self.cloudtrail_expiry_days < 365:
             problems.append(Problem(f"{key}.cloudtrailExpiryDays", self.cloudtrail_expiry_days, "production keeps CloudTrail logs at least 365 days"))
         if self.cloudtrail_lock_days < 1:

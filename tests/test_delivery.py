@@ -76,7 +76,8 @@ def promtool() -> str:
 def mixed():
     from golive import engine
 
-    config, secret_keys = prod_config({"services": MIXED})
+    # Staging: production refuses `delivery: none`, which this catalog shows beside the others.
+    config, secret_keys = prod_config({"services": MIXED, "environment": "staging"})
     return engine.synth("prod", config=config, secret_keys=secret_keys)
 
 

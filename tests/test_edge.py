@@ -46,6 +46,8 @@ def edge_program(services, **edge):
 
     def program():
         raw = {"edge": {"domain": "golive.example.com", "hostedZoneId": "Z0EXAMPLE", **edge}, "services": services}
+        if any(s.get("delivery") == "none" for s in services):
+            raw["environment"] = "staging"  # production refuses `delivery: none`
         cfg = parse(raw)
         provider = aws.Provider("aws-primary", region=cfg.region)
         k8s_provider = k8s.Provider("k8s", kubeconfig="{}")
