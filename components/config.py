@@ -1181,6 +1181,9 @@ class AlertingConfig:
             value = getattr(self, name)
             if value and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value):
                 problems.append(Problem(f"{key}.{camel(name)}", value, "must be an https:// URL"))
+        if not self.runbook_base_url:
+            problems.append(Problem(f"{key}.runbookBaseUrl", self.runbook_base_url, "every alert links its runbook: "
+                                    "set the https:// base URL of docs/runbooks (policy monitoring-alert-rules-labelled)"))
         for name in ("repeat_interval_critical", "repeat_interval"):
             value = getattr(self, name)
             if duration_seconds(value) is None or value.endswith("ms"):
@@ -1223,6 +1226,9 @@ class LogsConfig:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
                                     f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
+        elif self.log_retention_days < 30:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    "must be at least 30 days (policy logs-group-encrypted-retained)"))
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", self.master_user_name):
             problems.append(Problem(f"{key}.masterUserName", self.master_user_name, "must be 1-64 letters, digits, '-' or '_'"))
 
@@ -1371,6 +1377,9 @@ class BackupConfig:
                 "and S3 keeps objects 30 days in STANDARD_IA")
         if not 1 <= self.noncurrent_versions_kept <= 100:
             add("noncurrentVersionsKept", self.noncurrent_versions_kept, "must be from 1 to 100 (S3 limit)")
+        elif ctx.production and self.noncurrent_versions_kept < 30:
+            add("noncurrentVersionsKept", self.noncurrent_versions_kept,
+                "production keeps at least the 30 newest versions (policy backup-bucket-lifecycle)")
         if self.noncurrent_expiry_days < max(1, self.object_lock_days):
             add("noncurrentExpiryDays", self.noncurrent_expiry_days,
                 f"must be at least objectLockDays ({self.object_lock_days}): a locked version cannot expire earlier")
