@@ -17,8 +17,8 @@ problem names a ``golive:`` key and a rule (and never anything else); a producti
 parses synthesizes a stack the whole pack finds GO (or the program itself raises a ConfigError).
 Staging and development stacks are not judged by the go-live blockers.
 
-Each bug this test found (8, all fixed in components/config.py and golive/engine.py) is kept as a
-regression test at the end.
+Each bug this test found (11, all fixed in components/config.py and golive/engine.py) is kept as a
+regression test at the end; a new one goes there too, as a strict xfail naming the fault until fixed.
 
 By default the examples are derandomized so the suite stays deterministic; run
 ``GOLIVE_FUZZ=deep python -m pytest tests/test_config_fuzz.py --hypothesis-show-statistics``
@@ -501,7 +501,7 @@ def test_accepted_config_synthesizes_go(example):
     assert_go_or_config_error(raw, ops)
 
 
-# --------------------------------------------------------------------------- regressions: one per bug found (all fixed)
+# --------------------------------------------------------------------------- regressions: one per bug found
 
 
 def _prod_with(path: list[Any], value: Any) -> dict[str, Any]:
@@ -561,6 +561,28 @@ def test_waf_rate_limit_above_the_policy_maximum_is_a_config_error_not_no_go():
 
 def test_unanalysed_delivery_in_production_is_a_config_error_not_no_go():
     assert_go_or_config_error(_prod_with(["services", 0, "delivery"], "none"), ["services[0].delivery = none"])
+
+
+LOG_GROUP_POLICY_MIN_DAYS = META["logs-group-encrypted-retained"].defaults["minRetentionDays"]
+NONCURRENT_VERSIONS_POLICY_MIN = META["backup-bucket-lifecycle"].defaults["minNoncurrentVersions"]
+
+
+def test_empty_runbook_base_url_is_a_config_error_not_no_go():
+    raw = _prod_with(["monitoring", "alerting", "runbookBaseUrl"], "")
+    assert_go_or_config_error(raw, ["monitoring.alerting.runbookBaseUrl = ''"])
+
+
+def test_short_opensearch_log_retention_is_a_config_error_not_no_go():
+    from components.config import LOG_RETENTION_DAYS
+
+    days = max(d for d in LOG_RETENTION_DAYS if d < LOG_GROUP_POLICY_MIN_DAYS)  # a valid CloudWatch value, just too short
+    raw = _prod_with(["monitoring", "logs", "logRetentionDays"], days)
+    assert_go_or_config_error(raw, [f"monitoring.logs.logRetentionDays = {days}"])
+
+
+def test_few_noncurrent_versions_is_a_config_error_not_no_go():
+    raw = _prod_with(["backup", "noncurrentVersionsKept"], NONCURRENT_VERSIONS_POLICY_MIN - 1)
+    assert_go_or_config_error(raw, [f"backup.noncurrentVersionsKept = {NONCURRENT_VERSIONS_POLICY_MIN - 1}"])
 
 
 def test_a_failed_synth_does_not_break_the_next():
