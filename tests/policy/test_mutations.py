@@ -86,6 +86,7 @@ VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 VAULT_NOTIFICATIONS = "aws:backup/vaultNotifications:VaultNotifications"
 BACKUP_PLAN = "aws:backup/plan:Plan"
 BACKUP_SELECTION = "aws:backup/selection:Selection"
+RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 
@@ -404,6 +405,8 @@ CASES = [
     # Same: the access-log bucket keeps SSE-S3 (which only log delivery justifies) with nothing delivered to it.
     Case("backups-not-access-logged", "backup-bucket-access-logging", (BUCKET_LOGGING, "golive-backups-access-logging"), None,
          (BUCKET, "golive-backups-bucket"), collateral=("s3-bucket-encryption-kms",)),
+    Case("database-pitr-not-replicated", "backup-database-cross-region-pitr", (RDS_BACKUP_REPLICATION, "golive-db-dr-replication"), None,
+         (RDS, "golive-db-instance")),
     Case("vault-silent", "backup-vault-notifications", (VAULT_NOTIFICATIONS, "golive-backup-vault-notifications"), None),
     # delivery
     Case("rollout-unanalysed", "delivery-strategy-analysed", (ROLLOUT, "golive-trading-api-rollout"), _no_analysis_steps),
