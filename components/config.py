@@ -349,11 +349,7 @@ class NetworkConfig:
             problems.append(Problem(f"{key}.interfaceEndpoints", list(self.interface_endpoints), f"lists {', '.join(duplicates)} more than once"))
         if ctx.production and self.nat_gateways != "perAz":
             problems.append(Problem(f"{key}.natGateways", self.nat_gateways, "a production stack needs one NAT gateway per AZ (perAz)"))
-        if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
-            problems.append(Problem(f"{key}.flowLogRetentionDays", self.flow_log_retention_days,
-                                    f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
-        elif ctx.production and self.flow_log_retention_days < 90:
-            problems.append(Problem(f"{key}.flowLogRetentionDays", self.flow_log_retention_days, "production keeps flow logs at least 90 days"))
+        _check_retention(f"{key}.flowLogRetentionDays", self.flow_log_retention_days, 90, ctx, problems)
         if vpc is None or vpc.prefixlen > self.MAX_PREFIX:
             return
         given: list[tuple[str, ipaddress.IPv4Network]] = []
