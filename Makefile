@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STACK ?= prod
 
-.PHONY: setup tools preview synth check report test lint bench docs clean
+.PHONY: setup tools preview synth check report test lint bench docs policy-config clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ report: setup
 docs: setup
 	$(BIN)/python -m components.config
 	$(BIN)/python -m components.delivery
+
+## Every policy of the pack in policy/config/$(STACK).json (existing values kept, new policies at their defaults).
+policy-config: setup
+	$(BIN)/python -c "import pathlib, sys; sys.path.insert(0, '.'); from golive import analyzer; analyzer.write_policy_config(pathlib.Path('policy/config/$(STACK).json'))"
 
 bench: setup
 	$(BIN)/python -m golive bench --stack $(STACK)

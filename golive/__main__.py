@@ -16,10 +16,40 @@ from collections.abc import Callable
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
 
 
-def _synth(args: argparse.Namespace):
+def _synth(args: argparse.Namespace, *, first_preview: bool | None = None):
     from . import engine
 
-    return engine.synth(args.stack)
+    return engine.synth(args.stack, first_preview=getattr(args, "first_preview", False) if first_preview is None else first_preview)
+
+
+def _policy_config(args: argparse.Namespace) -> tuple[dict | None, str]:
+    """The policy config file to apply, as ``--policy-pack-config`` would: ``--policy-config``, else ``policy/config/<stack>.json``."""
+    from . import analyzer, engine
+
+    given = getattr(args, "policy_config", None)
+    if given == "none":
+        return None, "(pack defaults)"
+    path = pathlib.Path(given) if given else engine.ROOT / analyzer.PACK_DIR_NAME / "config" / f"{args.stack}.json"
+    if not given and not path.exists():
+        return None, "(pack defaults)"
+    return analyzer.read_policy_config_file(path), str(path if given else path.relative_to(engine.ROOT))
+
+
+def _check(args: argparse.Namespace, result):
+    """The pack's verdict on ``result``, over the transport ``--wire`` names, with the stack's policy config."""
+    from . import analyzer, check, engine
+
+    config, source = _policy_config(args)
+    stack_config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    if not getattr(args, "synth_file", None):
+        stack_config, secret_keys = engine.load_stack_config(args.stack)
+    options = {"policy_config": config, "config_source": source, "stack_config": stack_config, "secret_keys": secret_keys}
+    if getattr(args, "wire", "servicer") == "grpc":
+        with analyzer.GrpcPack(stack=result.stack, project=result.project, dry_run=result.first_preview,
+                               stack_config=stack_config) as pack:
+            return check.check(result, transport=pack, **options)
+    return check.check(result, **options)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -37,7 +67,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from . import check, engine, formats
+    from . import engine, formats
 
     if args.synth_file:
         try:
@@ -47,7 +77,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
     else:
         result = _synth(args)
-    checked = check.check(result)
+    checked = _check(args, result)
     text = formats.render(args.format, checked, result)
     try:
         _emit(text, args.out)
@@ -87,14 +117,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """The main job: the resource tree, the counts and the policy verdict of a stack."""
-    from . import check, summary
+    from . import summary
 
     result = _synth(args)
     print(summary.tree(result))
     print()
     print(summary.counts(result))
     print()
-    checked = check.check(result)
+    checked = _check(args, result)
     print(summary.verdict(checked))
     print()
     print(summary.readiness(checked))
@@ -102,12 +132,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """The readiness report (Markdown): verdict, scores, failures, inventory, encryption, backups, monitoring."""
-    from . import check, report
+    """The readiness report (Markdown): verdict, scores, failures, inventory, encryption, backups, monitoring.
+
+    It also runs the pack as a first `pulumi preview` of an empty stack would, to say how
+    many mandatory checks such a preview runs and which wait for `pulumi up`.
+    """
+    from . import report
 
     result = _synth(args)
-    checked = check.check(result)
-    _emit(report.render(checked, result).rstrip("\n"), args.out)
+    checked = _check(args, result)
+    first = _check(args, _synth(args, first_preview=True))
+    _emit(report.render(checked, result, first_preview=first).rstrip("\n"), args.out)
     return EXIT_VIOLATION if checked.mandatory else EXIT_OK
 
 
@@ -213,13 +248,27 @@ def build_parser() -> argparse.ArgumentParser:
     def stack_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--stack", default="prod", help="stack name: reads Pulumi.<stack>.yaml (default: prod)")
 
+    def pack_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--first-preview", action="store_true",
+                       help="run as `pulumi preview` of an empty stack: outputs of resources not yet created are unknown, "
+                       "and the verdict says which mandatory policies a preview runs and which wait for `pulumi up`")
+        p.add_argument("--policy-config", metavar="FILE",
+                       help="the policy pack config (the file `pulumi preview --policy-pack-config` takes); default "
+                       "policy/config/<stack>.json when it exists, `none` for the pack's defaults")
+        p.add_argument("--wire", choices=("servicer", "grpc"), default="servicer",
+                       help="servicer (default): pulumi_policy's servicer in this process, fed protobuf requests; grpc: "
+                       "start the pack as its own process and speak gRPC to it, as the Pulumi CLI does")
+
     p = sub.add_parser("synth", help="run the program under mocks and record every resource")
     stack_arg(p)
+    p.add_argument("--first-preview", action="store_true",
+                   help="as `pulumi preview` of an empty stack: outputs the cloud assigns are written as \"[unknown]\"")
     p.add_argument("--out", help="write the synth document (JSON, docs/synth-format.md) here instead of a summary")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("check", help="apply the policy pack to the synthesized stack")
     stack_arg(p)
+    pack_args(p)
     p.add_argument("--synth-file", help="check this synth document instead of synthesizing")
     p.add_argument(
         "--format",
@@ -249,10 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("preview", help="the main job: resource tree, counts and policy verdict")
     stack_arg(p)
+    pack_args(p)
     p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("report", help="the readiness report (Markdown), computed from policy results and the synth")
     stack_arg(p)
+    p.add_argument("--policy-config", metavar="FILE", help="the policy pack config (default policy/config/<stack>.json)")
+    p.add_argument("--wire", choices=("servicer", "grpc"), default="servicer", help="how to reach the pack (see check --help)")
     p.add_argument("--out", help="write the report here")
     p.set_defaults(func=cmd_report)
 

@@ -86,10 +86,31 @@ def declared_sections(synth: SynthResult, tests: AlertTests | None) -> list[str]
     return lines
 
 
-def render(result: CheckResult, synth: SynthResult) -> str:
+def first_preview_section(first: CheckResult) -> list[str]:
+    """What a first `pulumi preview --policy-pack policy` of an empty stack decides, and what waits for `pulumi up`."""
+    mandatory = sorted(name for name, info in first.policies.items() if info.enforcement == "mandatory")
+    deferred = first.deferred_mandatory()
+    lines = ["## First preview", "",
+             f"On an empty stack every output the cloud assigns (ids, ARNs, endpoints) is unknown at `pulumi preview`. "
+             f"There, **{len(mandatory) - len(deferred)} of {len(mandatory)} mandatory policies run everywhere** and "
+             f"{len(first.mandatory)} of them fail; {len(deferred)} read a value only `pulumi up` knows on some resources, "
+             "where the pack reports \"can't run policy … during preview\" and enforces them when the resources are created.", ""]
+    if deferred:
+        lines += ["| Policy | Deferred on | Why (the servicer's message) |", "|---|--:|---|"]
+        for policy in sorted(deferred):
+            entries = deferred[policy]
+            where = "the stack" if entries[0].urn == "" else str(len(entries))
+            why = entries[0].message.split(" during preview: ", 1)[-1]
+            lines.append(f"| `{policy}` | {where} | {why} |")
+        lines.append("")
+    return lines
+
+
+def render(result: CheckResult, synth: SynthResult, first_preview: CheckResult | None = None) -> str:
     policy_part = formats.render_markdown(result, synth).rstrip("\n").split("\n")
     try:
         tests = alert_tests(_stack_config(synth))
     except Exception:  # noqa: BLE001 a report of a synth document from another revision may not parse here
         tests = None
-    return "\n".join([*policy_part, "", *declared_sections(synth, tests)]).rstrip() + "\n"
+    first = first_preview_section(first_preview) if first_preview is not None else []
+    return "\n".join([*policy_part, "", *first, *declared_sections(synth, tests)]).rstrip() + "\n"

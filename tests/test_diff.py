@@ -307,7 +307,7 @@ def test_policy_delta_follows_renamed_resources():
     head["resources"][2] = rec(BUCKET, "app-static", parent=APP, inputs=base_doc()["resources"][2]["inputs"])
     result = diff.diff_documents(base_doc(), head)
     delta = diff.policy_delta(base_doc(), head, result, [policy])
-    assert delta.verdict == "GO" and delta.advisory == 3  # the component, the db and the bucket
+    assert delta.verdict == "GO" and delta.advisory == 4  # the root stack (the CLI analyzes it too), the component, the db, the bucket
     assert delta.new == [] and delta.fixed == []
 
 

@@ -428,16 +428,23 @@ def _key(finding: check.Finding) -> tuple[str, str | None, str]:
     return finding.policy, finding.urn, finding.message
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_breaking_what_a_policy_guards_fails_that_policy_only(prod, prod_check, case):
+# Each case's verdict, kept for the gRPC tier (tests/test_analyzer.py), which compares it with the pack's own process.
+RESULTS: dict[str, check.CheckResult] = {}
+
+
+def mutated_stack(prod: engine.SynthResult, case: Case) -> engine.SynthResult:
+    """The prod stack with the case's one edit (or with its target dropped)."""
     target = _record(prod, *case.target)
     if case.edit is None:
-        mutated = drop(prod, lambda r, urn=target["urn"]: r["urn"] == urn)
-        reported_on = case.reported_on
-    else:
-        mutated = mutate(prod, target["urn"], case.edit)
-        reported_on = case.reported_on or case.target
-    result = check.check(mutated)
+        return drop(prod, lambda r, urn=target["urn"]: r["urn"] == urn)
+    return mutate(prod, target["urn"], case.edit)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_breaking_what_a_policy_guards_fails_that_policy_only(prod, prod_check, case):
+    mutated = mutated_stack(prod, case)
+    reported_on = case.reported_on if case.edit is None else case.reported_on or case.target
+    result = RESULTS[case.id] = check.check(mutated)
 
     baseline = {_key(f) for f in prod_check.findings}
     new = [f for f in result.findings if _key(f) not in baseline]
