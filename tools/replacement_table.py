@@ -23,6 +23,7 @@ version (``go mod download``), so ``--check`` on a warm cache needs no network.
 from __future__ import annotations
 
 import argparse
+import ast
 import collections.abc
 import importlib
 import importlib.metadata
@@ -88,7 +89,39 @@ def _singulars(snake: str) -> list[str]:
 
 # --------------------------------------------------------------------------- which types
 
-_CLASS_CALL = re.compile(r"\b(aws|k8s|random)\.((?:[a-z0-9_]+\.)*)([A-Z][A-Za-z0-9]+)\(")
+_SDK_ALIASES = {"pulumi_aws": "aws", "pulumi_kubernetes": "k8s", "pulumi_random": "random"}
+
+
+def _dotted(node: ast.expr) -> list[str] | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return [node.id, *reversed(parts)]
+    return None
+
+
+def _constructed(source: str) -> set[tuple[str, ...]]:
+    """(sdk module path..., Class) of every SDK class a file calls, through `import pulumi_aws as aws` and `w = aws.wafv2`."""
+    tree = ast.parse(source)
+    aliases: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in _SDK_ALIASES:
+                    aliases[a.asname or a.name] = [a.name]
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            chain = _dotted(node.value)
+            if chain and chain[0] in aliases:
+                aliases[node.targets[0].id] = aliases[chain[0]] + chain[1:]
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            chain = _dotted(node.func)
+            if chain and chain[0] in aliases and chain[-1][:1].isupper():
+                out.add(tuple(aliases[chain[0]] + chain[1:]))
+    return out
 
 
 def _token_of(cls: type) -> str | None:
@@ -104,16 +137,14 @@ def registrable_types(root: pathlib.Path = ROOT) -> set[str]:
     through the SDKs to their type tokens (whatever the config enables), plus the explicit providers."""
     import pulumi
 
-    roots = {"aws": importlib.import_module("pulumi_aws"), "k8s": importlib.import_module("pulumi_kubernetes"),
-             "random": importlib.import_module("pulumi_random")}
     types: set[str] = set()
     files = [root / "__main__.py", *sorted((root / "components").rglob("*.py"))]
     for path in files:
-        for alias, modpath, name in _CLASS_CALL.findall(path.read_text()):
-            module = roots[alias]
-            for part in [p for p in modpath.split(".") if p]:
+        for chain in _constructed(path.read_text()):
+            module = importlib.import_module(chain[0])
+            for part in chain[1:-1]:
                 module = importlib.import_module(f"{module.__name__}.{part}")
-            cls = getattr(module, name, None)
+            cls = getattr(module, chain[-1], None)
             if not (isinstance(cls, type) and issubclass(cls, pulumi.CustomResource)):
                 continue
             if cls.__name__ == "Provider":
@@ -351,7 +382,7 @@ def build() -> dict[str, Any]:
                 if applies:
                     flag = "enableSecretMutable" if kind == "Secret" else "enableConfigMapMutable"
                     entries += [{"path": _kube_path(p), "unlessProvider": flag, "unlessImmutable": True,
-                                 "conditional": f"{branch['condition']} ({branch['source']})"} for p in branch["properties"]]
+                                 "rule": f"{branch['condition']} ({branch['source']})"} for p in branch["properties"]]
         table[token] = {"source": source, "replaceOnChanges": _dedupe(entries)}
     table["kubernetes:*"] = {"source": "pkg/provider/diff.go", "note": "any other kind, custom resources included",
                              "replaceOnChanges": [{"path": p, "reason": "identity"} for p in metadata]}
