@@ -102,6 +102,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         result = diff.diff_git(args.git_base, args.stack, with_policy=not args.no_policy)
     else:
         result = diff.diff_files(args.base, args.head, with_policy=not args.no_policy)
+    if args.preview_json:
+        result.preview = diff.compare_preview(result, args.preview_json)
     if args.format == "markdown":
         text = diff.render_markdown(result, limit=args.limit)
     else:
@@ -112,6 +114,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if not args.out:
             raise
         raise engine.UsageError(f"cannot write {args.out}: {err}") from None
+    if args.fail_on_no_go and result.no_go():
+        why = []
+        if result.blocking:
+            why.append(f"{len(result.blocking)} blocking change{'s' if len(result.blocking) != 1 else ''}")
+        if result.policy is not None and result.policy.verdict == "NO-GO":
+            why.append(f"the head is NO-GO ({result.policy.mandatory} mandatory violations)")
+        print(f"golive: diff --fail-on-no-go: {' and '.join(why)}", file=sys.stderr)
+        return EXIT_VIOLATION
     return EXIT_OK
 
 
@@ -284,16 +294,29 @@ def build_parser() -> argparse.ArgumentParser:
         "diff",
         help="structural diff of two synth documents, or of a git revision against the working tree",
         description="Compare BASE.json and HEAD.json (from `synth --out`), or with --git-base REV synthesize REV in a "
-        "temporary git worktree and diff it against the working tree. Secret values are never shown.",
+        "temporary git worktree and diff it against the working tree. Secret values are never shown. Exit codes: 0 the diff "
+        "was written, 1 with --fail-on-no-go a NO-GO head or a blocking change, 2 a usage or configuration error.",
     )
     p.add_argument("base", nargs="?", help="the base synth document")
     p.add_argument("head", nargs="?", help="the head synth document")
     p.add_argument("--git-base", metavar="REV", help="synthesize this git revision as the base and the working tree as the head")
     stack_arg(p)
-    p.add_argument("--format", choices=("markdown", "json", "text"), default="markdown")
+    p.add_argument(
+        "--format",
+        choices=("markdown", "json", "text"),
+        default="markdown",
+        help="markdown (default: the PR comment, capped by --limit), json (the whole model, for tools), text (for a terminal)",
+    )
     p.add_argument("--out", help="write the diff here")
     p.add_argument("--limit", type=int, default=65_000, help="markdown: stay below this many characters (default 65000)")
     p.add_argument("--no-policy", action="store_true", help="leave out the policy verdict and its delta")
+    p.add_argument(
+        "--fail-on-no-go",
+        action="store_true",
+        help="exit 1 when the head is NO-GO or a change cannot be carried out by `pulumi up` (a protected resource replaced "
+        "or deleted); the diff is written first",
+    )
+    p.add_argument("--preview-json", metavar="FILE", help="`pulumi preview --json` output: show the real preview's replacements beside the offline ones")
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("preview", help="the main job: resource tree, counts and policy verdict")
