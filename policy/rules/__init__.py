@@ -5,10 +5,10 @@
 ``POLICIES``; add a new module to ``_AREAS``.
 """
 
-from . import backup, cluster, common, data, delivery, edge, iam, monitoring, network, s3, security, security_groups
+from . import backup, cluster, common, data, delivery, edge, iam, monitoring, network, reachability, s3, security, security_groups
 from ._base import CATEGORIES, META
 
-_AREAS = (network, common, iam, security_groups, data, cluster, edge, security, monitoring, s3, backup, delivery)
+_AREAS = (network, common, iam, security_groups, data, cluster, edge, security, monitoring, s3, backup, delivery, reachability)
 
 ALL_POLICIES = [policy for area in _AREAS for policy in area.POLICIES]
 
