@@ -22,6 +22,17 @@ def _synth(args: argparse.Namespace):
     return engine.synth(args.stack)
 
 
+def _synth_or_file(args: argparse.Namespace):
+    from . import engine
+
+    if not getattr(args, "synth_file", None):
+        return _synth(args)
+    try:
+        return engine.SynthResult.from_document(json.loads(pathlib.Path(args.synth_file).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from . import summary
 
@@ -39,14 +50,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from . import check, engine, formats
 
-    if args.synth_file:
-        try:
-            doc = json.loads(pathlib.Path(args.synth_file).read_text())
-            result = engine.SynthResult.from_document(doc)
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
-    else:
-        result = _synth(args)
+    result = _synth_or_file(args)
     checked = check.check(result)
     text = formats.render(args.format, checked, result)
     try:
@@ -109,17 +113,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     checked = check.check(result)
     _emit(report.render(checked, result).rstrip("\n"), args.out)
     return EXIT_VIOLATION if checked.mandatory else EXIT_OK
-
-
-def _synth_or_file(args: argparse.Namespace):
-    from . import engine
-
-    if not getattr(args, "synth_file", None):
-        return _synth(args)
-    try:
-        return engine.SynthResult.from_document(json.loads(pathlib.Path(args.synth_file).read_text()))
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
 
 
 def cmd_reach(args: argparse.Namespace) -> int:

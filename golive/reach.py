@@ -1,7 +1,7 @@
 """``python -m golive reach``: who can reach what in the declared network, with the proof.
 
-The answers come from the policy pack's own model (``policy/rules/netmodel.py``), built
-from the synth document, so the command and ``network-reach-intent`` under
+The answers come from the policy pack's own model (``policy/rules/netmodel.py``, judged by
+``netintent.py``), built from the synth document, so the command and ``network-reach-intent`` under
 ``pulumi preview --policy-pack policy`` cannot disagree. Intent is the policy's config:
 its production defaults, or the ``network-reach-intent`` entry of a file in the format
 of ``pulumi preview --policy-pack-config``.
@@ -20,13 +20,21 @@ from .engine import ROOT, SynthResult, UsageError
 POLICY = "network-reach-intent"
 
 
-def _model() -> Any:
+def _import(module: str) -> Any:
     import importlib
     import sys
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    return importlib.import_module("policy.rules.netmodel")
+    return importlib.import_module(f"policy.rules.{module}")
+
+
+def _model() -> Any:
+    return _import("netmodel")
+
+
+def _intent() -> Any:
+    return _import("netintent")
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class Intent:
 
 def intent(policy_config: Mapping[str, Any] | None = None, deployer_cidrs: Iterable[str] = ()) -> Intent:
     """The intent: the policy's defaults, overlaid with its entry of a pack config and extra deployer CIDRs."""
-    m = _model()
+    m = _intent()
     given = dict((policy_config or {}).get(POLICY) or {})
     problems = []
     values: dict[str, tuple[str, ...]] = {}
@@ -79,17 +87,15 @@ def network(synth: SynthResult, wanted: Intent | None = None) -> Any:
 
 
 def roles_text(net: Any) -> str:
-    m = _model()
     sources = ", ".join(net.source_roles())
     destinations = ", ".join([*net.destination_roles(), *net.service_names()])
-    return f"sources: {sources}; destinations: {destinations} (see `{m.__name__}.ROLE_HELP`)"
+    return f"sources: {sources}; destinations: {destinations}"
 
 
 def ask(net: Any, source: str, destination: str) -> Any:
     """One question, ``--from SRC --to DST[:PORTS][/PROTO]``; unknown roles and bad ports are usage errors."""
-    m = _model()
     try:
-        name, ports, protocol = m.parse_destination(destination)
+        name, ports, protocol = _intent().parse_destination(destination)
     except ValueError as err:
         raise UsageError(f"--to {destination!r}: {err}") from None
     if source not in net.source_roles():
@@ -133,7 +139,7 @@ MARK = {"intended": "✓", "allowed": "allowed", "unintended": "⚠ unintended",
 
 def matrix(net: Any, wanted: Intent | None = None, protocol: str = "tcp") -> Any:
     wanted = wanted or intent()
-    return _model().matrix(net, wanted.required, wanted.allowed, wanted.denied, protocol)
+    return _intent().matrix(net, wanted.required, wanted.allowed, wanted.denied, protocol)
 
 
 def _cell(mx: Any, src: str, dst: str, marks: bool = True) -> str:

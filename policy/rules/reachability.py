@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from . import netmodel
+from . import netintent, netmodel
 from . import types as t
 from ._base import ADVISORY, stack_policy
 
@@ -25,9 +25,9 @@ MODEL_TYPES = (
 )
 
 INTENT_DEFAULTS = {
-    "required": list(netmodel.REQUIRED),
-    "allowed": list(netmodel.ALLOWED),
-    "denied": list(netmodel.DENIED),
+    "required": list(netintent.REQUIRED),
+    "allowed": list(netintent.ALLOWED),
+    "denied": list(netintent.DENIED),
     "deployerCidrs": [],
 }
 
@@ -40,7 +40,7 @@ PENDING_INTENTS: frozenset[str] = frozenset({"vpn -> eks-api:443"})
 
 def _key(text: str) -> tuple:
     try:
-        intent = netmodel.parse_intent(text)
+        intent = netintent.parse_intent(text)
     except ValueError:
         return (text,)
     return (intent.source, intent.destination, intent.ports, intent.protocol)
@@ -58,16 +58,16 @@ def _check_intent(args, cfg):
     allowed = [str(i) for i in cfg["allowed"]]
     denied = [str(i) for i in cfg["denied"]]
     network = network_of(args, cfg)
-    problems = netmodel.intent_problems(network, required, allowed, denied)
+    problems = netintent.intent_problems(network, required, allowed, denied)
     problems += [f"deployerCidrs: {note}" for note in network.notes if note.startswith("deployer CIDR")]
     if problems:
         for problem in problems:
             yield problem, None
         return
     for violation in (
-        *netmodel.missing_paths(network, [i for i in required if _key(i) not in _PENDING]),
-        *netmodel.unintended_paths(network, required, allowed),
-        *netmodel.denied_paths(network, denied),
+        *netintent.missing_paths(network, [i for i in required if _key(i) not in _PENDING]),
+        *netintent.unintended_paths(network, required, allowed),
+        *netintent.denied_paths(network, denied),
     ):
         yield violation.message, violation.urn
 
@@ -95,7 +95,7 @@ POLICIES = [reach_intent]
 
 def _check_pending(args, cfg):
     network = network_of(args, cfg)
-    for violation in netmodel.missing_paths(network, sorted(PENDING_INTENTS)):
+    for violation in netintent.missing_paths(network, sorted(PENDING_INTENTS)):
         yield violation.message, violation.urn
 
 

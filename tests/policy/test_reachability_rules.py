@@ -12,7 +12,7 @@ import copy
 import pytest
 
 from golive import check, engine
-from policy.rules import netmodel, reachability
+from policy.rules import netintent, netmodel, reachability
 from tests.helpers import drop, mutate, of_type, one
 
 INTENT = "network-reach-intent"
@@ -78,7 +78,7 @@ def test_prod_vpn_reaches_the_eks_api(prod):
 
 @VPN_ADMISSION_PENDING
 def test_prod_has_every_intended_path(prod):
-    assert [v.intent for v in netmodel.missing_paths(network(prod))] == []
+    assert [v.intent for v in netintent.missing_paths(network(prod))] == []
 
 
 @pytest.mark.skipif(not reachability.PENDING_INTENTS, reason="no intended path is pending")
@@ -227,7 +227,7 @@ def test_a_deployer_inside_the_vpc_needs_an_admission(prod):
 
 
 def test_a_path_from_the_internet_outside_the_intent_fails(prod):
-    required = [i for i in netmodel.REQUIRED if not i.startswith("internet")]
+    required = [i for i in netintent.REQUIRED if not i.startswith("internet")]
     text = messages(reach_findings(prod, {"required": required}))
     assert "unintended path: internet -> alb:80,443/tcp" in text
     assert "golive-alb-sg ingress[1] (tcp 443 from 0.0.0.0/0)" in text
