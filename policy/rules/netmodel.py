@@ -1254,6 +1254,8 @@ class Network:
         if src.subnet is not dst.subnet:
             self._acl(tr, src.subnet, "source", protocol)
             self._acl(tr, dst.subnet, "destination", protocol)
+        elif tr.alive and tr.explain:
+            tr.hops.append(Hop("network ACL", f"not evaluated: both ends are in {src.subnet.label}"))
         self._group_filter(tr, dst.groups, "ingress", src.groups, 0, protocol)
         return [tr]
 
