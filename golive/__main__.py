@@ -52,6 +52,17 @@ def _check(args: argparse.Namespace, result):
     return check.check(result, **options)
 
 
+def _synth_or_file(args: argparse.Namespace):
+    from . import engine
+
+    if not getattr(args, "synth_file", None):
+        return _synth(args)
+    try:
+        return engine.SynthResult.from_document(json.loads(pathlib.Path(args.synth_file).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from . import summary
 
@@ -69,14 +80,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from . import engine, formats
 
-    if args.synth_file:
-        try:
-            doc = json.loads(pathlib.Path(args.synth_file).read_text())
-            result = engine.SynthResult.from_document(doc)
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
-    else:
-        result = _synth(args)
+    result = _synth_or_file(args)
     checked = _check(args, result)
     text = formats.render(args.format, checked, result)
     try:
@@ -156,6 +160,32 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_VIOLATION if checked.mandatory else EXIT_OK
 
 
+def cmd_reach(args: argparse.Namespace) -> int:
+    """Who can reach what: one path explained hop by hop (0 exists, 1 none), or the whole matrix."""
+    from . import engine, reach
+
+    if args.matrix == bool(args.source or args.destination):
+        raise engine.UsageError("reach: give --from SRC --to DST[:PORT], or --matrix")
+    if not args.matrix and not (args.source and args.destination):
+        raise engine.UsageError("reach: --from and --to go together")
+    wanted = reach.intent(reach.read_policy_config(args.policy_config), args.deployer_cidr or ())
+    net = reach.network(_synth_or_file(args), wanted)
+    if args.matrix:
+        mx = reach.matrix(net, wanted, args.protocol)
+        text = {"text": reach.matrix_text, "markdown": reach.matrix_markdown,
+                "json": lambda m: json.dumps(reach.matrix_json(m), indent=2)}[args.format](mx)
+        _emit(text.rstrip("\n"), args.out)
+        return EXIT_OK
+    destination = args.destination if "/" in args.destination or args.protocol == "tcp" else f"{args.destination}/{args.protocol}"
+    answer = reach.ask(net, args.source, destination)
+    if args.format == "json":
+        text = json.dumps(reach.answer_json(answer), indent=2)
+    else:
+        text = answer.explain()
+    _emit(text, args.out)
+    return EXIT_OK if answer.exists else EXIT_VIOLATION
+
+
 def _bench_config(stack: str, services: int | None) -> tuple[dict[str, str] | None, list[str] | None]:
     """The stack's config, or with N services shaped like its own (hosts under the same domain)."""
     from . import engine
@@ -182,7 +212,9 @@ def _bench_one(stack: str, services: int | None, repeat: int) -> dict[str, objec
     policies = check.load_policies()
     import_s = time.perf_counter() - t0
     config, secret_keys = _bench_config(stack, services)
-    timings: dict[str, list[float]] = {"synth": [], "check": [], "report": []}
+    from . import reach
+
+    timings: dict[str, list[float]] = {"synth": [], "check": [], "report": [], "reach": []}
     result = None
     for _ in range(repeat + 1):  # the first run is the cold one
         t = time.perf_counter()
@@ -194,6 +226,9 @@ def _bench_one(stack: str, services: int | None, repeat: int) -> dict[str, objec
         t = time.perf_counter()
         report.render(checked, result)
         timings["report"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        reach.matrix(reach.network(result))
+        timings["reach"].append(time.perf_counter() - t)
     assert result is not None
     warm = {k: statistics.median(v[1:]) for k, v in timings.items()}
     return {
@@ -205,7 +240,8 @@ def _bench_one(stack: str, services: int | None, repeat: int) -> dict[str, objec
         "synth_s": round(warm["synth"], 3),
         "check_s": round(warm["check"], 3),
         "report_s": round(warm["report"], 3),
-        "synth_check_report_s": round(sum(warm.values()), 3),
+        "synth_check_report_s": round(warm["synth"] + warm["check"] + warm["report"], 3),
+        "reach_matrix_s": round(warm["reach"], 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "repeat": repeat,
     }
@@ -252,7 +288,7 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, bench.")
+    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, reach, bench.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def stack_arg(p: argparse.ArgumentParser) -> None:
@@ -330,6 +366,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wire", choices=("servicer", "grpc"), default="servicer", help="how to reach the pack (see check --help)")
     p.add_argument("--out", help="write the report here")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "reach",
+        help="who can reach what in the declared network: one path hop by hop, or the whole matrix",
+        description="Proves a path from the declared network (routes, network ACLs both ways, security groups). "
+        "Exit 0 when the path exists, 1 when it does not (the first blocker of every candidate route is printed), "
+        "2 for a usage error. Sources: internet, vpn, deployer, alb, eks-api, nodes, database, cache, opensearch, "
+        "endpoints, isolated; destinations: the same (not vpn, deployer, isolated) and each catalog service.",
+    )
+    stack_arg(p)
+    p.add_argument("--synth-file", help="read this synth document instead of synthesizing")
+    p.add_argument("--from", dest="source", metavar="SRC", help="the source role (e.g. vpn, internet, nodes)")
+    p.add_argument("--to", dest="destination", metavar="DST[:PORTS]", help="the destination and ports: eks-api:443, alb:80,443")
+    p.add_argument("--protocol", choices=("tcp", "udp"), default="tcp")
+    p.add_argument("--matrix", action="store_true", help="every source against every destination")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="markdown only with --matrix")
+    p.add_argument("--policy-config", metavar="FILE",
+                   help="intent from the network-reach-intent entry of a pack config (as pulumi preview --policy-pack-config)")
+    p.add_argument("--deployer-cidr", action="append", metavar="CIDR", help="a deployer's address range (repeatable)")
+    p.add_argument("--out", help="write the answer here")
+    p.set_defaults(func=cmd_reach)
 
     p = sub.add_parser("bench", help="measure synth, check and report (prod, and prod with 50 services)")
     stack_arg(p)

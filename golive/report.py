@@ -3,7 +3,8 @@
 ``python -m golive report --stack prod`` renders the policy part (verdict, blockers,
 per-category scores, failures, accepted risks: ``formats.render_markdown``) followed
 by what the stack declares: inventory, encryption by key, deletion protection,
-backup coverage and the monitoring stack's alerts, tests, dashboards and panels.
+backup coverage, the monitoring stack's alerts, tests, dashboards and panels, and the
+reachability matrix of the declared network (``golive.reach``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import formats, inventory
+from . import formats, inventory, reach
 from .check import CheckResult
 from .engine import SynthResult
 
@@ -113,4 +114,5 @@ def render(result: CheckResult, synth: SynthResult, first_preview: CheckResult |
     except Exception:  # noqa: BLE001 a report of a synth document from another revision may not parse here
         tests = None
     first = first_preview_section(first_preview) if first_preview is not None else []
-    return "\n".join([*policy_part, "", *first, *declared_sections(synth, tests)]).rstrip() + "\n"
+    sections = [*policy_part, "", *first, *declared_sections(synth, tests), *reach.report_section(synth)]
+    return "\n".join(sections).rstrip() + "\n"

@@ -21,7 +21,6 @@ AREAS = ("network", "tags", "kms", "logs", "aws", "kubernetes", "secrets", "iam"
 NOT_POLICED = {
     "aws:acm/certificateValidation:CertificateValidation": "a wait for DNS validation; the certificate is policed",
     "aws:cloudwatch/logStream:LogStream": "a stream inside a policed (encrypted, retained) log group",
-    "aws:ec2clientvpn/networkAssociation:NetworkAssociation": "subnet attachment of the policed VPN endpoint",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "grants to admin roles listed in reviewed config",
     "aws:kms/alias:Alias": "a name for a policed key",
     "aws:kms/grant:Grant": "scoped use of a policed key by an AWS service role",
