@@ -108,11 +108,16 @@ class OpenSearchSetup(pulumi.ComponentResource):
         )
         self.job = k8s.batch.v1.Job(
             f"{name}-opensearch-setup",
-            metadata={"name": f"{SERVICE_ACCOUNT}-{suffix}", "namespace": ns, "labels": PART_OF},
+            # A Job that failed (the domain refused a setting) is replaced at the next `up` instead of awaited again.
+            metadata={"name": f"{SERVICE_ACCOUNT}-{suffix}", "namespace": ns, "labels": PART_OF,
+                      "annotations": {"pulumi.com/replaceUnready": "true"}},
             spec=job_spec(cfg, args.account.region, f"{SERVICE_ACCOUNT}-{suffix}", args.master_secret_arn,
                           pulumi.Output.format("https://{0}", args.endpoint), pulumi.Output.json_dumps(
                               {role: [arn] for role, arn in sorted(args.writers.items())})),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, self.documents, self.role]),
+            # Pulumi waits for the Job to complete (10 minutes by default): as long as the Job may run, and a minute more.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, self.documents, self.role],
+                                        custom_timeouts=pulumi.CustomTimeouts(create=f"{cfg.deadline_seconds + 60}s",
+                                                                              update=f"{cfg.deadline_seconds + 60}s")),
         )
         self.register_outputs({"job": self.job.metadata["name"], "roleArn": self.role.arn})
 

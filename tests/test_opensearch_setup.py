@@ -79,6 +79,8 @@ def test_the_job_reaches_the_domain_with_the_master_secret_read_at_run_time(prod
         c["securityContext"]["readOnlyRootFilesystem"] and c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
         for c in (*spec["containers"], *spec["initContainers"]))
     assert props(job(prod))["metadata"]["namespace"] == "monitoring"
+    # A failed run (a refused setting) is replaced at the next `pulumi up`, not awaited forever.
+    assert props(job(prod))["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
 
 
 def test_its_role_reads_that_one_secret_and_decrypts_through_secrets_manager_only(prod):

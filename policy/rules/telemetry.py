@@ -244,7 +244,7 @@ def _routes_by_trace(gateway, sampler) -> bool:
 def _check_sampling(args, cfg):
     collectors = [r for r in of_type(args, t.HELM_RELEASE) if _chart(r) == "opentelemetry-collector"]
     samplers = [r for r in collectors if _tail_policies(r)]
-    gateways = {_service_host(r): r for r in collectors}
+    gateways = {_service_host(r): r for r in collectors if r not in samplers}  # a sampler reached directly sees fragments
     exporters = {}
     for config_map in of_type(args, t.K8S_CONFIG_MAP):
         endpoint = get(config_map.props, "data.OTEL_EXPORTER_OTLP_ENDPOINT")
