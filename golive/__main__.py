@@ -197,6 +197,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise engine.UsageError("verify: --url and --host go together")
         if args.outputs:
             raise engine.UsageError("verify: give --outputs (the stack) or --url/--host (one endpoint), not both")
+        if args.https_port:
+            raise engine.UsageError("verify: with --url the HTTPS port is the URL's (https://ADDRESS:PORT), not --https-port")
         service = verify.Service(name="endpoint", health_path=args.health_path, ready_path=args.ready_path,
                                  latency_threshold_seconds=args.latency_threshold)
         endpoints = [verify.endpoint_from_url(args.url, args.host, service, http_port=args.http_port)]
@@ -320,7 +322,7 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, reach, bench.")
+    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, reach, bench; and verify, the live check after `pulumi up`.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def stack_arg(p: argparse.ArgumentParser) -> None:
@@ -432,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="check one endpoint: connect to this https:// address (SNI and Host are --host)")
     p.add_argument("--host", help="the public host name of --url (certificate, SNI, Host header)")
     p.add_argument("--ca", metavar="FILE", help="trust only these root certificates (PEM) instead of the system's")
-    p.add_argument("--https-port", type=int, help="HTTPS port (default 443, or the port of --url)")
+    p.add_argument("--https-port", type=int, help="the stack's HTTPS port (default 443; with --url, the URL's port)")
     p.add_argument("--http-port", type=int, help="plain HTTP port of the redirect check (default 80)")
     p.add_argument("--health-path", default="/health", help="with --url: the health path (default /health)")
     p.add_argument("--ready-path", default="/ready", help="with --url: the readiness path (default /ready)")

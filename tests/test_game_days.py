@@ -199,8 +199,8 @@ def test_tags_name_the_claim_each_experiment_tests(prod):
         assert all(TAG_VALUE.fullmatch(v) for v in tags.values()), tags
 
 
-def test_without_game_days_nothing_is_declared(synth_config):
-    off = synth_config({"gameDays": {"enabled": False}})
+def test_without_game_days_nothing_is_declared(without_operational_proof):
+    off = without_operational_proof
     assert not off.of_type(TEMPLATE) and not [a for a in off.of_type(ALARM) if "game-days" in a["name"]]
 
 

@@ -160,9 +160,8 @@ def test_the_alerts_parse_fire_and_stay_quiet_under_promtool(tmp_path):
     assert sum(len(yaml.safe_load(f.read_text())["tests"]) for f in files) == 6
 
 
-def test_without_restore_testing_nothing_is_declared(synth_config):
-    staging = synth_config({"environment": "staging", "restoreTesting": {"enabled": False}})
-    assert not staging.of_type(PLAN) and not staging.of_type(SELECTION)
+def test_without_restore_testing_nothing_is_declared(without_operational_proof):
+    assert not without_operational_proof.of_type(PLAN) and not without_operational_proof.of_type(SELECTION)
 
 
 # --------------------------------------------------------------------------- config

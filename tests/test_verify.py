@@ -349,6 +349,7 @@ def test_endpoint_mode_checks_one_url_as_a_host(pki, tmp_path, capsys):
     (["verify", "--url", "http://127.0.0.1", "--host", HOST], "--url must be https://"),
     (["verify", "--outputs", "/nonexistent/outputs.json"], "cannot read stack outputs"),
     (["verify", "--requests", "0", "--outputs", "x"], "--requests must be at least 1"),
+    (["verify", "--url", "https://127.0.0.1:8443", "--host", HOST, "--https-port", "443"], "the HTTPS port is the URL's"),
 ])
 def test_usage_errors_exit_2_with_one_line(argv, message, capsys):
     assert cli.main(argv) == 2

@@ -77,10 +77,9 @@ def test_a_tagged_store_restore_testing_cannot_restore_is_named(prod):
     assert urns(found) == {topic["urn"]} and "no resource type" in found[0].message
 
 
-def test_outside_production_restore_tests_are_not_required(synth_config):
-    staging = synth_config({"environment": "staging", "restoreTesting": {"enabled": False}})
-    assert not staging.of_type(SELECTION)
-    assert findings(staging, RESTORE_TESTED) == []
+def test_outside_production_restore_tests_are_not_required(without_operational_proof):
+    assert not without_operational_proof.of_type(SELECTION)
+    assert findings(without_operational_proof, RESTORE_TESTED) == []
 
 
 # --------------------------------------------------------------------------- restore role
