@@ -69,6 +69,9 @@ NOT_INPUTS = {"id", "timeouts", "tags_all"}
 # Terraform `<name>_arn` / `_id` / `_name` references that pulumi-aws names `<name>`.
 RENAMED_SUFFIXES = ("_arn", "_id", "_name")
 # Pulumi names the bridge gives differently from the Terraform name (checked against the SDK below).
+PROPERTY_NAMES = {
+    "aws:cloudwatch/metricAlarm:MetricAlarm": {"name": "alarm_name"},
+}
 KUBERNETES_PREFIX = "kubernetes:"
 
 
@@ -223,6 +226,8 @@ class Mapper:
             tf = next((by_tf[c] for c in [snake, *_singulars(snake)] if c in by_tf), None)
             if tf is None:  # pulumi-aws renames a few references (`topic_arn` -> `topic`)
                 tf = next((by_tf[snake + sfx] for sfx in RENAMED_SUFFIXES if snake + sfx in by_tf and snake + sfx not in props), None)
+            if tf is None and not prefix:  # and a few top-level properties (`alarm_name` -> `name`)
+                tf = by_tf.get(PROPERTY_NAMES.get(self.token, {}).get(pulumi_name, ""))
             if tf is None:
                 if pulumi_name != "region":  # injected by the provider for every regional resource
                     self.sdk_only.append(f"{prefix}{pulumi_name}")

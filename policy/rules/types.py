@@ -213,6 +213,18 @@ ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 TAGGABLE_DELIVERY: frozenset[str] = frozenset({"aws:iam/role:Role"})
 # --- end section: delivery ---
 
+# --- section: operational proof (restore tests, game days) ---
+RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+RESTORE_TESTING_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+FIS_EXPERIMENT = "aws:fis/experimentTemplate:ExperimentTemplate"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+TAGGABLE_RESILIENCE: frozenset[str] = frozenset({RESTORE_TESTING_PLAN, FIS_EXPERIMENT, METRIC_ALARM, "aws:rds/subnetGroup:SubnetGroup"})
+# --- end section: operational proof ---
+
 TAGGABLE = (
     TAGGABLE_NETWORK
     | TAGGABLE_CLUSTER
@@ -221,6 +233,7 @@ TAGGABLE = (
     | TAGGABLE_MONITORING
     | TAGGABLE_BACKUP
     | TAGGABLE_DELIVERY
+    | TAGGABLE_RESILIENCE
 )
 
 # The network pieces the reachability model (netmodel.py) reads beyond the ones above.

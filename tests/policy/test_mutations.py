@@ -90,6 +90,8 @@ RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAu
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 JOB = "kubernetes:batch/v1:Job"
+RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+FIS_TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
 
 
 # --------------------------------------------------------------------------- edits
@@ -438,6 +440,20 @@ CASES = [
          _undocumented_metric),
     Case("plugin-over-http", "delivery-traffic-router-installed", (HELM, "golive-argo-rollouts"), _insecure_plugin,
          (ROLLOUT, "golive-trading-api-rollout")),
+    # resilience
+    Case("database-never-restored", "resilience-restore-tested", (RESTORE_SELECTION, "golive-restore-tests-database"), None,
+         (RDS, "golive-db-instance")),
+    Case("volumes-never-restored", "resilience-restore-tested", (RESTORE_SELECTION, "golive-restore-tests-volumes"),
+         setting("protectedResourceConditions.stringEquals.0.value", "false"), (STORAGE_CLASS, "golive-gp3-encrypted")),
+    Case("restore-role-can-back-up", "resilience-restore-role-least-privilege", (ATTACHMENT, "golive-restore-tests-role-restores"),
+         setting("policyArn", "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"),
+         (ROLE, "golive-restore-tests-role")),
+    Case("experiment-unstoppable", "resilience-experiment-stop-condition", (FIS_TEMPLATE, "golive-game-days-zone-nodes"),
+         setting("stopConditions", [{"source": "none"}])),
+    Case("experiment-hits-every-cache", "resilience-experiment-scoped-target", (FIS_TEMPLATE, "golive-game-days-cache-failover"),
+         setting("targets.0.resourceTags", [{"key": "project", "value": "golive"}])),
+    Case("experiment-unlogged", "resilience-experiment-logging", (FIS_TEMPLATE, "golive-game-days-database-failover"),
+         removing("logConfiguration")),
 ]
 
 
@@ -493,6 +509,6 @@ def test_cases_cover_every_area_and_enough_policies():
     assert policies <= known, sorted(policies - known)
     assert len(policies) >= 25
     prefixes = {"network-", "tags-", "kms-", "logs-", "aws-provider-", "secrets-", "kubernetes-", "iam-", "security-group-", "rds-",
-                "elasticache-", "secretsmanager-", "cluster-", "edge-", "security-", "monitoring-", "s3-", "backup-", "delivery-"}
+                "elasticache-", "secretsmanager-", "cluster-", "edge-", "security-", "monitoring-", "s3-", "backup-", "delivery-", "resilience-"}
     assert all(any(p.startswith(prefix) for p in policies) for prefix in prefixes)
     assert len({case.id for case in CASES}) == len(CASES)

@@ -13,7 +13,8 @@ from policy.rules import CATEGORIES, META
 from tests.conftest import ROOT
 
 AREAS = ("network", "tags", "kms", "logs", "aws", "kubernetes", "secrets", "iam", "security-group", "rds", "elasticache",
-         "secretsmanager", "cluster", "edge", "security", "monitoring", "s3", "backup", "delivery", "exemption")
+         "secretsmanager", "cluster", "edge", "security", "monitoring", "s3", "backup", "delivery", "exemption",
+         "resilience")
 
 # Types no rule is about, each with the reason. Their properties are checked where they
 # matter: on the resource they attach to, or by a stack policy joining them. Components
