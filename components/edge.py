@@ -85,6 +85,8 @@ class EdgeArgs:
     k8s_provider: k8s.Provider
     service_namespaces: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Namespace of each service (defaults to the service's name); pass the catalog's to order creation."""
+    access_log_bucket: pulumi.Input[str] | None = None
+    """The bucket (name) that receives the S3 server access logs of the ALB's log bucket (the Baseline's)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,19 @@ class Route:
     host: str
     paths: tuple[str, ...]
 
+
+# Accepted risks of the edge, each shown in golive's verdict with its reason (golive:exempt:<policy> tags).
+TARGET_TLS_POLICY = "edge-target-group-tls"
+TARGET_TLS_EXEMPTION = (
+    "TLS ends at the ALB; from there to the pods traffic stays on the VPC's private subnets, and only the ALB's security "
+    "group may reach the pods' port; end-to-end TLS needs a certificate in every pod (a mesh or cert-manager), which the "
+    "platform does not run yet"
+)
+ALB_LOGS_NOT_REPLICATED = (
+    "ALB access logs are request records for investigations, not data the platform restores; a loss of the region loses "
+    "the ALB with them"
+)
+SSE_S3_FOR_ALB_LOGS = "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
 
 # Ignored on canary rules: Argo Rollouts' traffic-router plugin owns the weights during a rollout.
 CANARY_WEIGHTS = "actions[0].forward.targetGroups[*].weight"
@@ -183,40 +198,52 @@ def access_log_writer(account: AwsAccount) -> Callable[[str], list[dict]]:
     return statements
 
 
-def controller_policy(target_group_arns: Sequence[pulumi.Input[str]]) -> dict:
+# Calls of the controller that take no resource ARN (Service Authorization Reference: resource "*"):
+# allowed on "*" in the stack's region only.
+CONTROLLER_DESCRIBE_ACTIONS = (
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeInstances",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeTags",
+)
+
+
+def controller_policy(target_group_arns: Sequence[pulumi.Input[str]], account: AwsAccount, vpc_id: pulumi.Input[str]) -> dict:
     """What the controller needs to keep TargetGroupBindings in step, and no more.
 
     The official policy also creates and deletes load balancers, listeners, rules and
     security-group rules for Ingress and Service objects; here Pulumi owns all of
     those, so the controller may only describe and (de)register targets in the edge's
-    own target groups.
+    own target groups. Every action that accepts a resource ARN gets one (the target
+    groups, the VPC); the describe calls, which accept none, are limited to the region.
     """
     statements: list[dict] = [
         {
             "Sid": "Describe",
             "Effect": "Allow",
-            "Action": [
-                "elasticloadbalancing:DescribeLoadBalancers",
-                "elasticloadbalancing:DescribeLoadBalancerAttributes",
-                "elasticloadbalancing:DescribeListeners",
-                "elasticloadbalancing:DescribeListenerAttributes",
-                "elasticloadbalancing:DescribeRules",
-                "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTargetGroupAttributes",
-                "elasticloadbalancing:DescribeTargetHealth",
-                "elasticloadbalancing:DescribeTags",
-                "ec2:DescribeAccountAttributes",
-                "ec2:DescribeAvailabilityZones",
-                "ec2:DescribeVpcs",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeInstances",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeTags",
-                "ec2:GetSecurityGroupsForVpc",
-            ],
+            "Action": list(CONTROLLER_DESCRIBE_ACTIONS),
             "Resource": "*",
-        }
+            "Condition": {"StringEquals": {"aws:RequestedRegion": account.region}},
+        },
+        {
+            "Sid": "ReadSecurityGroupsOfTheVpc",
+            "Effect": "Allow",
+            "Action": "ec2:GetSecurityGroupsForVpc",
+            "Resource": pulumi.Output.concat(account.arn("ec2", "vpc/"), vpc_id),
+        },
     ]
     if target_group_arns:
         statements.append(
@@ -250,7 +277,9 @@ class Edge(pulumi.ComponentResource):
                 purpose="alb-access-logs",
                 expiry_days=cfg.access_log_expiry_days,
                 writer_statements=access_log_writer(account),
-                encryption_exception="alb-access-logs",
+                encryption_exception=SSE_S3_FOR_ALB_LOGS,
+                server_access_log_bucket=args.access_log_bucket,
+                exemptions=(("s3-bucket-cross-region-replication", ALB_LOGS_NOT_REPLICATED),),
             ),
             opts=child,
         )
@@ -394,7 +423,8 @@ class Edge(pulumi.ComponentResource):
                     enabled=True, protocol="HTTP", port="traffic-port", path=service.ready_path, matcher="200-399",
                     interval=15, timeout=5, healthy_threshold=2, unhealthy_threshold=3,
                 ),
-                tags={"Name": f"{name}-{service.name}{suffix}", "golive:service": service.name, "golive:role": role},
+                tags={"Name": f"{name}-{service.name}{suffix}", "golive:service": service.name, "golive:role": role,
+                      f"golive:exempt:{TARGET_TLS_POLICY}": TARGET_TLS_EXEMPTION},
                 opts=child,
             )
 
@@ -517,7 +547,8 @@ class Edge(pulumi.ComponentResource):
             namespace=CONTROLLER_NAMESPACE,
             service_account=CONTROLLER_SERVICE_ACCOUNT,
             policy_documents=[controller_policy([tg.arn for groups in (self.target_groups, self.canary_target_groups,
-                                                                       self.preview_target_groups) for tg in groups.values()])],
+                                                                       self.preview_target_groups) for tg in groups.values()],
+                                                account, args.vpc_id)],
             account=account,
             opts=pulumi.ResourceOptions(parent=self),
         )
