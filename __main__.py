@@ -110,18 +110,6 @@ pulumi.export("cacheKmsKeyArn", cache.kms_key.arn)
 from components.edge import Edge, EdgeArgs  # noqa: E402
 from components.security import Baseline, BaselineArgs  # noqa: E402
 
-security = Baseline(
-    "golive",
-    BaselineArgs(
-        config=config.security,
-        account=config.aws,
-        vpc_id=network.vpc_id,
-        vpc_cidr=config.network.vpc_cidr,
-        private_subnet_ids=network.private_subnet_ids,
-    ),
-    opts=aws_opts,
-)
-
 if config.edge.domain:
     edge = Edge(
         "golive",
@@ -137,7 +125,6 @@ if config.edge.domain:
             oidc_issuer=cluster.oidc_issuer,
             k8s_provider=cluster.k8s_provider,
             service_namespaces={svc: ns.metadata.name for svc, ns in catalog.namespaces.items()},
-            access_log_bucket=security.access_log_bucket.name,
         ),
         opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
     )
@@ -145,6 +132,17 @@ if config.edge.domain:
     pulumi.export("publicHosts", list(config.edge.public_hosts(config.services)))
     pulumi.export("webAclArn", edge.waf.web_acl.arn)
 
+security = Baseline(
+    "golive",
+    BaselineArgs(
+        config=config.security,
+        account=config.aws,
+        vpc_id=network.vpc_id,
+        vpc_cidr=config.network.vpc_cidr,
+        private_subnet_ids=network.private_subnet_ids,
+    ),
+    opts=aws_opts,
+)
 pulumi.export("cloudTrailBucket", security.trail_bucket.name)
 pulumi.export("cloudTrailLogGroupName", security.trail_log_group.name)
 pulumi.export("guardDutyDetectorId", security.detector.id)

@@ -680,6 +680,15 @@ def _check_window(key: str, value: str, weekly: bool, min_minutes: int, problems
     return True
 
 
+# Secrets rotate at least this often (policy secretsmanager-secret-rotation, FSBP SecretsManager.4).
+MAX_ROTATION_DAYS = 90
+
+
+def _check_rotation_days(key: str, value: int, problems: list[Problem]) -> None:
+    if not 1 <= value <= MAX_ROTATION_DAYS:
+        problems.append(Problem(key, value, f"must be 1 to {MAX_ROTATION_DAYS} days (policy secretsmanager-secret-rotation)"))
+
+
 def _check_log_retention(key: str, value: int, minimum: int, ctx: _Ctx, problems: list[Problem]) -> None:
     if value not in LOG_RETENTION_DAYS:
         problems.append(Problem(key, value, f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
@@ -810,6 +819,9 @@ class CacheConfig:
         "volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"
     ] = doc("What the cache evicts when memory is full.", "volatile-lru")
     log_retention_days: int = doc("Retention of the slow-log and engine-log groups, in days (at least 30; 365 in production).", 365)
+    auth_token_rotation_days: int = doc(
+        "Days between rotations of the AUTH token (Secrets Manager, golive's rotation function); 1 to 90.", 30
+    )
 
     MIN_SNAPSHOT_RETENTION, MAX_SNAPSHOT_RETENTION = 7, 35
 
@@ -846,6 +858,7 @@ class CacheConfig:
             problems.append(Problem(f"{key}.maintenanceWindow", self.maintenance_window,
                                     f"overlaps the snapshot window {self.snapshot_window} (UTC); ElastiCache rejects overlapping windows"))
         _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, ctx, problems)
+        _check_rotation_days(f"{key}.authTokenRotationDays", self.auth_token_rotation_days, problems)
 
 
 @cross_check
@@ -1046,7 +1059,7 @@ class SecurityConfig:
     cloudtrail_expiry_days: int = doc("Days CloudTrail log files stay in their S3 bucket.", 2557)
     cloudtrail_log_retention_days: int = doc("Retention of the CloudTrail CloudWatch log group, in days.", 365)
     server_access_log_expiry_days: int = doc(
-        "Days the S3 server access logs of the CloudTrail and ALB log buckets are kept (at least 90 in production).", 365
+        "Days the S3 server access logs of the CloudTrail bucket are kept (at least 90 in production).", 365
     )
     security_hub: bool = doc("Enable Security Hub with the AWS Foundational Security Best Practices and CIS standards.", True)
     guardduty_finding_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = doc(
@@ -1214,6 +1227,9 @@ class LogsConfig:
     index_retention_days: int = doc("Days an index lives before the ISM policy deletes it.", 90)
     log_retention_days: int = doc("Retention of the domain's audit, application and slow logs in CloudWatch.", 365)
     master_user_name: str = doc("Fine-grained access control master user (its password is generated into Secrets Manager).", "golive-admin")
+    master_password_rotation_days: int = doc(
+        "Days between rotations of the master user's password (Secrets Manager, golive's rotation function); 1 to 90.", 30
+    )
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         if not re.fullmatch(r"OpenSearch_\d+\.\d+", self.engine_version):
@@ -1244,6 +1260,7 @@ class LogsConfig:
                                     f"production keeps logs at least {PRODUCTION_LOG_RETENTION_DAYS} days (policy logs-group-encrypted-retained)"))
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", self.master_user_name):
             problems.append(Problem(f"{key}.masterUserName", self.master_user_name, "must be 1-64 letters, digits, '-' or '_'"))
+        _check_rotation_days(f"{key}.masterPasswordRotationDays", self.master_password_rotation_days, problems)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import pulumi_kubernetes as k8s
 
 from components.config import AwsAccount, EdgeConfig, ServiceConfig
 from components.irsa import service_account_role
-from components.log_bucket import LogBucket, LogBucketArgs
+from components.log_bucket import LogBucket, LogBucketArgs, server_access_log_writer
 from components.waf import Waf, WafArgs
 
 ANYWHERE_V4 = "0.0.0.0/0"
@@ -85,8 +85,6 @@ class EdgeArgs:
     k8s_provider: k8s.Provider
     service_namespaces: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Namespace of each service (defaults to the service's name); pass the catalog's to order creation."""
-    access_log_bucket: pulumi.Input[str] | None = None
-    """The bucket (name) that receives the S3 server access logs of the ALB's log bucket (the Baseline's)."""
 
 
 @dataclass(frozen=True)
@@ -107,9 +105,10 @@ TARGET_TLS_EXEMPTION = (
     "platform does not run yet"
 )
 ALB_LOGS_NOT_REPLICATED = (
-    "ALB access logs are request records for investigations, not data the platform restores; a loss of the region loses "
-    "the ALB with them"
+    "ALB access logs (and the S3 access logs of their bucket) are request records for investigations, not data the "
+    "platform restores; a loss of the region loses the ALB with them"
 )
+SSE_S3_FOR_S3_ACCESS_LOGS = "S3 delivers server access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
 SSE_S3_FOR_ALB_LOGS = "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
 
 # Ignored on canary rules: Argo Rollouts' traffic-router plugin owns the weights during a rollout.
@@ -221,7 +220,7 @@ CONTROLLER_DESCRIBE_ACTIONS = (
 )
 
 
-def controller_policy(target_group_arns: Sequence[pulumi.Input[str]], account: AwsAccount, vpc_id: pulumi.Input[str]) -> dict:
+def controller_policy(target_group_arns: Sequence[pulumi.Input[str]], account: AwsAccount, vpc_arn: pulumi.Input[str]) -> dict:
     """What the controller needs to keep TargetGroupBindings in step, and no more.
 
     The official policy also creates and deletes load balancers, listeners, rules and
@@ -242,7 +241,7 @@ def controller_policy(target_group_arns: Sequence[pulumi.Input[str]], account: A
             "Sid": "ReadSecurityGroupsOfTheVpc",
             "Effect": "Allow",
             "Action": "ec2:GetSecurityGroupsForVpc",
-            "Resource": pulumi.Output.concat(account.arn("ec2", "vpc/"), vpc_id),
+            "Resource": vpc_arn,
         },
     ]
     if target_group_arns:
@@ -271,6 +270,18 @@ class Edge(pulumi.ComponentResource):
         ports = sorted({r.service.port for r in self.routes})
 
         self._security_groups(name, args, ports)
+        # Who reads or deletes the ALB's logs is recorded in a bucket of its own, the end of that chain.
+        self.log_bucket_access_logs = LogBucket(
+            f"{name}-alb-logs-access",
+            LogBucketArgs(
+                purpose="s3-access-logs",
+                expiry_days=cfg.access_log_expiry_days,
+                writer_statements=lambda arn: [server_access_log_writer(arn, account.account_id, account.dns_suffix)],
+                encryption_exception=SSE_S3_FOR_S3_ACCESS_LOGS,
+                exemptions=(("s3-bucket-cross-region-replication", ALB_LOGS_NOT_REPLICATED),),
+            ),
+            opts=child,
+        )
         self.access_logs = LogBucket(
             f"{name}-alb-logs",
             LogBucketArgs(
@@ -278,7 +289,7 @@ class Edge(pulumi.ComponentResource):
                 expiry_days=cfg.access_log_expiry_days,
                 writer_statements=access_log_writer(account),
                 encryption_exception=SSE_S3_FOR_ALB_LOGS,
-                server_access_log_bucket=args.access_log_bucket,
+                server_access_log_bucket=self.log_bucket_access_logs.name,
                 exemptions=(("s3-bucket-cross-region-replication", ALB_LOGS_NOT_REPLICATED),),
             ),
             opts=child,
@@ -548,7 +559,7 @@ class Edge(pulumi.ComponentResource):
             service_account=CONTROLLER_SERVICE_ACCOUNT,
             policy_documents=[controller_policy([tg.arn for groups in (self.target_groups, self.canary_target_groups,
                                                                        self.preview_target_groups) for tg in groups.values()],
-                                                account, args.vpc_id)],
+                                                account, pulumi.Output.concat(account.arn("ec2", "vpc/"), args.vpc_id))],
             account=account,
             opts=pulumi.ResourceOptions(parent=self),
         )

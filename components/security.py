@@ -3,8 +3,7 @@
 - CloudTrail records every API call in every region (global services included) with
   digest files for tamper evidence, encrypted with its own KMS key, into a dedicated
   bucket (optionally write-once) and a CloudWatch log group that alarms can read.
-- The account's S3 server access log bucket: the CloudTrail bucket and the ALB's log
-  bucket (``access_log_bucket``, handed to the Edge) log every request made to them
+- An S3 server access log bucket: the CloudTrail bucket logs every request made to it
   there. It is the end of the chain (it logs nowhere itself) and SSE-S3, the only
   encryption S3 log delivery supports.
 - GuardDuty watches CloudTrail, S3 data events, EKS audit logs, EKS runtime (agent
@@ -39,8 +38,8 @@ TRAIL_NOT_REPLICATED = (
     "(organization trail), not in a workload stack"
 )
 ACCESS_LOGS_NOT_REPLICATED = (
-    "S3 server access logs of the CloudTrail and ALB log buckets: request records for investigations, not data the "
-    "platform restores; a replica would add cost and its own access logs, no recovery"
+    "S3 server access logs of the CloudTrail bucket: request records for investigations, not data the platform "
+    "restores; a replica would add cost and its own access logs, no recovery"
 )
 SSE_S3_FOR_ACCESS_LOGS = "S3 delivers server access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
 

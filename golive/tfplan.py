@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import SynthResult
+from .engine import _SIG, SECRET_MARKER, SynthResult
 from .mocks import GoliveMocks
 
 FORMAT_VERSION = "1.2"
@@ -162,6 +162,9 @@ RENAMES: dict[str, dict[str, str]] = {
     "aws_elasticache_replication_group": {"logDeliveryConfigurations": "log_delivery_configuration"},
     "aws_guardduty_detector_feature": {"additionalConfigurations": "additional_configuration"},
     "aws_iam_openid_connect_provider": {"clientIdLists": "client_id_list", "thumbprintLists": "thumbprint_list"},
+    # Explicit renames of pulumi-aws: the function's name, its code archive (Terraform: a local zip, ``filename``).
+    "aws_lambda_function": {"name": "function_name", "code": "filename"},
+    "aws_lambda_permission": {"function": "function_name"},
     "aws_lb_listener": {"defaultActions": "default_action"},
     "aws_lb_listener_rule": {"actions": "action", "conditions": "condition", "targetGroups": "target_group"},
     "aws_route53_record": {"aliases": "alias"},
@@ -292,6 +295,9 @@ class _Converter:
     def value(self, name: str, value: Any, path: str, sensitive: dict[str, Any]) -> Any:
         if path in self.secret_paths:
             sensitive[tf_name(self.tf_type, name)] = True
+        if isinstance(value, Mapping) and _SIG in value:
+            # An asset or archive: Terraform names the file (a Lambda's code is its ``filename``).
+            return value.get("path") or value.get("uri") or ""
         if isinstance(value, Mapping):
             if is_map(self.tf_type, name):
                 marks = {k: True for k in value if f"{path}.{k}" in self.secret_paths}
@@ -359,6 +365,26 @@ def _expressions(value: Any, targets: list[_Target], top: bool) -> tuple[Any, se
     if refs:
         return {"references": refs}, used
     return {"constant_value": value}, used
+
+
+def _place_on_secrets(expressions: Any, value: Any, targets: list[_Target]) -> bool:
+    """Reference ``targets`` from the secret leaves of a block (their values are markers, so nothing matched them).
+
+    A generated password feeds a block's secret field (an OpenSearch master user's password): Terraform
+    would reference it there. Returns whether the block had a secret leaf.
+    """
+    placed = False
+    if isinstance(value, list) and isinstance(expressions, list):
+        for item, expression in zip(value, expressions, strict=True):
+            placed = _place_on_secrets(expression, item, targets) or placed
+    elif isinstance(value, dict) and isinstance(expressions, dict):
+        for key, inner in value.items():
+            if inner == SECRET_MARKER:
+                expressions[key] = {"references": [ref for t in targets for ref in (f"{t.address}.result", t.address)]}
+                placed = True
+            else:
+                placed = _place_on_secrets(expressions.get(key), inner, targets) or placed
+    return placed
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -480,6 +506,9 @@ def export(synth: SynthResult) -> Export:
             deps = [t for t in (target(u) for u in dependencies.get(key, [])) if t is not None and t.address != address]
             attr = tf_name(tf_type, key)
             expressions[attr], used = _expressions(values[attr], deps, True)
+            unplaced = [t for t in deps if t.address not in used]
+            if unplaced and isinstance(expressions[attr], list) and _place_on_secrets(expressions[attr], values[attr], unplaced):
+                used |= {t.address for t in unplaced}
             referenced |= used
         explicit = sorted({addresses[u] for u in r["options"].get("dependsOn", []) if u in addresses} - referenced - {address})
         package = r["type"].split(":", 1)[0]

@@ -65,7 +65,7 @@ object_lock = stack_policy(
     category="DR & Business Continuity",
     remediation=("Create the bucket with object_lock_enabled=True and declare aws.s3.BucketObjectLockConfiguration with "
                  "rule.default_retention (mode from golive:backup.objectLockMode, days from objectLockDays)."),
-    controls=("fsbp:S3.15", "checkov:CKV_AWS_143"),
+    controls=("fsbp:S3.15",),
     defaults={**_BUCKET_DEFAULTS, "minRetentionDays": 7},
 )
 
@@ -101,7 +101,6 @@ lifecycle = stack_policy(
     severity=Severity.MEDIUM,
     category="DR & Business Continuity",
     remediation="Declare aws.s3.BucketLifecycleConfiguration as components/backup.py does (values from golive:backup).",
-    controls=("fsbp:S3.13", "checkov:CKV2_AWS_61"),
     defaults={**_BUCKET_DEFAULTS, "minNoncurrentVersions": 30},
 )
 

@@ -36,7 +36,7 @@ eks_endpoint_restricted = resource_policy(
     severity=Severity.CRITICAL,
     category="Security",
     remediation="Leave golive:cluster.endpointPublicAccess false, or list the operators' CIDRs in golive:cluster.publicAccessCidrs.",
-    controls=("fsbp:EKS.1", "checkov:CKV_AWS_38", "checkov:CKV_AWS_39"),
+    controls=("fsbp:EKS.1", "checkov:CKV_AWS_38"),
 )
 
 

@@ -201,6 +201,33 @@ access_logging = stack_policy(
 )
 
 
+# --------------------------------------------------------------------------- lifecycle
+
+
+def _check_lifecycle(args, cfg):
+    lifecycles = attached(args, t.S3_LIFECYCLES)
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        rules = [r for lc in lifecycles.get(bucket.urn, []) for r in as_list(get(lc.props, "rules"))
+                 if isinstance(r, Mapping) and r.get("status") == "Enabled"]
+        inline = [r for r in as_list(get(bucket.props, "lifecycleRules")) if isinstance(r, Mapping) and r.get("enabled")]
+        if not rules and not inline:
+            yield (f"S3 bucket {bucket.name} has no enabled lifecycle rule: objects and old versions are kept, and paid for, "
+                   "forever.", bucket.urn)
+
+
+lifecycle = stack_policy(
+    name="s3-bucket-lifecycle",
+    description="Every S3 bucket has an enabled lifecycle rule (a BucketLifecycleConfiguration), so nothing is kept forever by default.",
+    check=_check_lifecycle,
+    types=(*t.S3_BUCKETS, *t.S3_LIFECYCLES),
+    severity=Severity.LOW,
+    category="Compliance",
+    remediation=("Declare aws.s3.BucketLifecycleConfiguration with an enabled rule (expiry, noncurrent-version expiry); "
+                 "components.log_bucket.LogBucket and components.backup do."),
+    controls=("fsbp:S3.13", "checkov:CKV2_AWS_61"),
+)
+
+
 # --------------------------------------------------------------------------- cross-region replication
 
 
@@ -349,4 +376,5 @@ acls_disabled = stack_policy(
     controls=("fsbp:S3.12", "checkov:CKV2_AWS_65"),
 )
 
-POLICIES = [versioning_enabled, encryption_kms, access_logging, replicated, public_access_blocked, tls_only, acls_disabled]
+POLICIES = [versioning_enabled, encryption_kms, access_logging, lifecycle, replicated, public_access_blocked, tls_only,
+            acls_disabled]

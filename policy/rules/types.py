@@ -88,6 +88,7 @@ ELASTICACHE_PARAMETER_GROUP = "aws:elasticache/parameterGroup:ParameterGroup"
 ELASTICACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -103,6 +104,7 @@ TAGGABLE_DATA = frozenset(
         ELASTICACHE_PARAMETER_GROUP,
         ELASTICACHE_SUBNET_GROUP,
         SECRET,
+        LAMBDA_FUNCTION,
         SECURITY_GROUP,
         LOG_GROUP,
         KMS_KEY,
