@@ -7,11 +7,14 @@
   retention and key are ours, not EKS's defaults (never-expire, unencrypted).
 - Nodes: one managed node group over the private subnets of every AZ; its launch
   template requires IMDSv2 with a hop limit of 1, so pods (one network hop further)
-  cannot reach the node role's credentials: everything in the cluster that calls AWS
-  has its own IRSA role (cluster-autoscaler, the load balancer controller, the EBS CSI
-  driver, Fluent Bit, exporters, services) and is given its region and VPC rather than
-  reading them from IMDS; host-network pods (VPC CNI, kube-proxy) are one hop like the
-  node. It encrypts gp3 root volumes with a CMK and attaches the node security group.
+  cannot reach the node role's credentials. Pods that call AWS have IRSA roles
+  (cluster-autoscaler, the load balancer controller, the EBS CSI driver, Fluent Bit, the
+  CloudWatch exporter, Argo Rollouts, the services); the two that would read their
+  region or VPC from IMDS get them in their values (cluster-autoscaler ``awsRegion``,
+  the controller ``region``/``vpcId``), the EBS CSI node plugin falls back to the
+  Kubernetes API for its instance metadata, and host-network pods (VPC CNI,
+  kube-proxy) are one hop, like the node. It encrypts gp3 root volumes with a CMK and
+  attaches the node security group.
   The node role has only AmazonEKSWorkerNodePolicy and AmazonEC2ContainerRegistryReadOnly:
   the VPC CNI gets its ENI permissions through its own IRSA role instead.
 - Add-ons pinned by config; vpc-cni enforces NetworkPolicies.

@@ -176,7 +176,6 @@ RENAMES: dict[str, dict[str, str]] = {
     },
     "aws_s3_bucket_replication_configuration": {"rules": "rule"},
     "aws_s3_bucket_server_side_encryption_configuration": {"rules": "rule"},
-    "aws_sns_topic": {},
     "aws_wafv2_web_acl": {
         "rules": "rule",
         "statements": "statement",
@@ -195,7 +194,6 @@ MAPS: dict[str, frozenset[str]] = {
     "*": frozenset({"tags", "tagsAll"}),
     "aws_backup_plan": frozenset({"recoveryPointTags"}),
     "aws_eks_node_group": frozenset({"labels"}),
-    "aws_launch_template": frozenset(),
     "aws_opensearch_domain": frozenset({"advancedOptions"}),
     "aws_lambda_function": frozenset({"variables"}),
     "random_id": frozenset({"keepers"}),
@@ -239,9 +237,6 @@ class Export:
 
     def to_json(self) -> str:
         return json.dumps(self.plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-    def urn_of(self, address: str) -> str | None:
-        return next((urn for urn, a in self.addresses.items() if a == address), None)
 
 
 # --------------------------------------------------------------------------- references

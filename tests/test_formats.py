@@ -285,3 +285,23 @@ def test_check_usage_errors_exit_2(tmp_path, capsys):
     assert cli.main(["check", "--synth-file", str(bad)]) == cli.EXIT_USAGE
     assert cli.main(["check", "--synth-file", str(tmp_path / "missing.json")]) == cli.EXIT_USAGE
     assert "cannot read synth document" in capsys.readouterr().err
+
+
+def test_the_prod_stacks_accepted_risks_are_exempted_with_reason_and_check_id_in_every_format(prod, prod_check):
+    """HTTP to the targets (CKV_AWS_378) is an accepted risk of the prod stack: never a pass, in any format."""
+    from golive import summary
+
+    policy = "edge-target-group-tls"
+    assert formats.policy_status(prod_check, prod_check.policies[policy]) == "exempted"
+    doc = json.loads(formats.render_json(prod_check, prod))
+    rows = [r for r in doc["results"] if r["policy"] == policy]
+    assert rows and {r["status"] for r in rows} == {"exempted"}
+    assert all("TLS ends at the ALB" in r["reason"] and "checkov:CKV_AWS_378" in r["controls"] for r in rows)
+    sarif = json.loads(formats.render_sarif(prod_check, prod))["runs"][0]["results"]
+    suppressed = [r for r in sarif if r["ruleId"] == policy]
+    assert suppressed and all(r["suppressions"][0]["status"] == "accepted" for r in suppressed)
+    assert all("checkov:CKV_AWS_378" in r["properties"]["controls"] for r in suppressed)
+    case = next(c for c in ET.fromstring(formats.render_junit(prod_check, prod)).iter("testcase") if c.get("name") == policy)
+    assert "CKV_AWS_378" in case.find("skipped").get("message") and "TLS ends at the ALB" in case.find("skipped").text
+    text = summary.verdict(prod_check)
+    assert f"exempted: {policy} [checkov:CKV_AWS_378]" in text
