@@ -338,3 +338,11 @@ class _Capture:
 
     def __repr__(self):
         return "<checked value>"
+
+
+def test_a_group_still_modifying_past_the_wait_fails_the_step_so_secrets_manager_retries(monkeypatch):
+    service, stub = _service("elasticache")
+    stub.add_response("describe_replication_groups", _group(status="modifying"), {"ReplicationGroupId": "golive-cache"})
+    monkeypatch.setattr(handler, "WAIT_SECONDS", 0)
+    with stub, pytest.raises(handler.RotationError, match="still modifying; the rotation is retried"):
+        handler.wait_for_replication_group(service, "golive-cache")

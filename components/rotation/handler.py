@@ -161,23 +161,23 @@ def finish_secret(secrets: Any, arn: str, token: str, stages: dict[str, list[str
 # --------------------------------------------------------------------------- waiting for the service
 
 
-def wait_for_replication_group(service: Any, group_id: str, timeout: float = WAIT_SECONDS, poll: float = POLL_SECONDS) -> dict:
-    deadline = time.monotonic() + timeout
+def wait_for_replication_group(service: Any, group_id: str) -> dict:
+    deadline = time.monotonic() + WAIT_SECONDS
     while True:
         (group,) = service.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"]
         if group.get("Status") == "available" and not (group.get("PendingModifiedValues") or {}).get("AuthTokenStatus"):
             return group
         if time.monotonic() >= deadline:
             raise RotationError(f"replication group {group_id} is still {group.get('Status')}; the rotation is retried")
-        time.sleep(poll)
+        time.sleep(POLL_SECONDS)
 
 
-def wait_for_domain(service: Any, domain: str, timeout: float = WAIT_SECONDS, poll: float = POLL_SECONDS) -> dict:
-    deadline = time.monotonic() + timeout
+def wait_for_domain(service: Any, domain: str) -> dict:
+    deadline = time.monotonic() + WAIT_SECONDS
     while True:
         status = service.describe_domain(DomainName=domain)["DomainStatus"]
         if not status.get("Processing") and status.get("DomainProcessingStatus", "Active") == "Active":
             return status
         if time.monotonic() >= deadline:
             raise RotationError(f"domain {domain} is still processing a change; the rotation is retried")
-        time.sleep(poll)
+        time.sleep(POLL_SECONDS)
