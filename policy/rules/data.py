@@ -511,6 +511,9 @@ secret_cmk = resource_policy(
 
 
 
+declare_reference((t.SECRET_ROTATION,), "rotationLambdaArn", (t.LAMBDA_FUNCTION,))
+
+
 def _check_secret_rotation(args, cfg):
     rotations = of_type(args, t.SECRET_ROTATION)
     for secret in of_type(args, t.SECRET):
@@ -530,7 +533,7 @@ def _check_secret_rotation(args, cfg):
             if match and int(match.group(1)) > cfg["maxRotationDays"]:
                 yield (f"secret {secret.name} rotates on {expression}; rotate at least every {cfg['maxRotationDays']} days.",
                        secret.urn)
-            if not get(rotation.props, "rotationLambdaArn") and not depends_via(rotation, "rotationLambdaArn"):
+            if not is_set(rotation.props, "rotationLambdaArn"):
                 yield f"secret {secret.name}: its rotation names no rotation function.", secret.urn
 
 

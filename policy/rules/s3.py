@@ -189,7 +189,7 @@ access_logging = stack_policy(
     description=("Every S3 bucket writes server access logs to a log bucket (a BucketLogging with a target bucket), except "
                  "the buckets that receive those logs, which end the chain."),
     check=_check_access_logging,
-    types=(*t.S3_BUCKETS, *t.S3_LOGGINGS),
+    types=(*t.S3_BUCKETS, *t.S3_LOGGINGS, *LOAD_BALANCER_TYPES),
     severity=Severity.MEDIUM,
     category="Compliance",
     remediation=("Declare aws.s3.BucketLogging(bucket=…, target_bucket=<the region's access-log bucket>, target_prefix=…), "
