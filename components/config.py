@@ -277,6 +277,8 @@ def parse_cidr(key: str, value: str, problems: list[Problem]) -> ipaddress.IPv4N
 
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# Production keeps every CloudWatch log group at least a year (policy logs-group-encrypted-retained, CKV_AWS_338).
+PRODUCTION_LOG_RETENTION_DAYS = 365
 
 # Rules that span sections (e.g. the DR region differs from the primary); each
 # takes (config: StackConfig, ctx, problems) and runs after every section parsed.
@@ -349,7 +351,7 @@ class NetworkConfig:
             problems.append(Problem(f"{key}.interfaceEndpoints", list(self.interface_endpoints), f"lists {', '.join(duplicates)} more than once"))
         if ctx.production and self.nat_gateways != "perAz":
             problems.append(Problem(f"{key}.natGateways", self.nat_gateways, "a production stack needs one NAT gateway per AZ (perAz)"))
-        _check_retention(f"{key}.flowLogRetentionDays", self.flow_log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.flowLogRetentionDays", self.flow_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
         if vpc is None or vpc.prefixlen > self.MAX_PREFIX:
             return
         given: list[tuple[str, ipaddress.IPv4Network]] = []
@@ -625,8 +627,9 @@ class ClusterConfig:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
                                     f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
-        elif ctx.production and self.log_retention_days < 90:
-            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days, "production keeps control-plane logs at least 90 days"))
+        elif ctx.production and self.log_retention_days < PRODUCTION_LOG_RETENTION_DAYS:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    f"production keeps control-plane logs at least {PRODUCTION_LOG_RETENTION_DAYS} days"))
         if not self.instance_types:
             problems.append(Problem(f"{key}.instanceTypes", [], "needs at least one instance type"))
         if ctx.production and self.capacity_type != "ON_DEMAND":
@@ -712,11 +715,22 @@ def _check_window(key: str, value: str, weekly: bool, min_minutes: int, problems
     return True
 
 
-def _check_log_retention(key: str, value: int, minimum: int, problems: list[Problem]) -> None:
+# Secrets rotate at least this often (policy secretsmanager-secret-rotation, FSBP SecretsManager.4).
+MAX_ROTATION_DAYS = 90
+
+
+def _check_rotation_days(key: str, value: int, problems: list[Problem]) -> None:
+    if not 1 <= value <= MAX_ROTATION_DAYS:
+        problems.append(Problem(key, value, f"must be 1 to {MAX_ROTATION_DAYS} days (policy secretsmanager-secret-rotation)"))
+
+
+def _check_log_retention(key: str, value: int, minimum: int, ctx: _Ctx, problems: list[Problem]) -> None:
     if value not in LOG_RETENTION_DAYS:
         problems.append(Problem(key, value, f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
     elif value < minimum:
         problems.append(Problem(key, value, f"keep database and cache logs at least {minimum} days"))
+    elif ctx.production and value < PRODUCTION_LOG_RETENTION_DAYS:
+        problems.append(Problem(key, value, f"production keeps database and cache logs at least {PRODUCTION_LOG_RETENTION_DAYS} days"))
 
 
 # Classes without Performance Insights support (it is on for every instance).
@@ -752,7 +766,7 @@ class DatabaseConfig:
     slow_statement_ms: int = doc("Statements slower than this are logged (log_min_duration_statement), in ms.", 1000)
     performance_insights_retention_days: int = doc("Performance Insights retention: 7 (free), 731, or a multiple of 31.", 7)
     monitoring_interval_seconds: int = doc("Enhanced monitoring interval: 1, 5, 10, 15, 30 or 60 seconds.", 60)
-    log_retention_days: int = doc("Retention of the PostgreSQL and upgrade log groups, in days (at least 30).", 365)
+    log_retention_days: int = doc("Retention of the PostgreSQL and upgrade log groups, in days (at least 30; 365 in production).", 365)
 
     MIN_BACKUP_RETENTION, MAX_BACKUP_RETENTION = 7, 35
     MIN_MAJOR_VERSION = 13
@@ -812,7 +826,7 @@ class DatabaseConfig:
         if self.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):
             problems.append(Problem(f"{key}.monitoringIntervalSeconds", self.monitoring_interval_seconds,
                                     "must be 1, 5, 10, 15, 30 or 60 (enhanced monitoring stays on)"))
-        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, problems)
+        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, ctx, problems)
 
 
 # Engine majors ElastiCache offers, per engine: the parameter group family follows the major.
@@ -839,7 +853,10 @@ class CacheConfig:
     maxmemory_policy: Literal[
         "volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"
     ] = doc("What the cache evicts when memory is full.", "volatile-lru")
-    log_retention_days: int = doc("Retention of the slow-log and engine-log groups, in days (at least 30).", 90)
+    log_retention_days: int = doc("Retention of the slow-log and engine-log groups, in days (at least 30; 365 in production).", 365)
+    auth_token_rotation_days: int = doc(
+        "Days between rotations of the AUTH token (Secrets Manager, golive's rotation function); 1 to 90.", 30
+    )
 
     MIN_SNAPSHOT_RETENTION, MAX_SNAPSHOT_RETENTION = 7, 35
 
@@ -875,7 +892,8 @@ class CacheConfig:
         if snapshot_ok and maintenance_ok and windows_overlap(self.snapshot_window, self.maintenance_window):
             problems.append(Problem(f"{key}.maintenanceWindow", self.maintenance_window,
                                     f"overlaps the snapshot window {self.snapshot_window} (UTC); ElastiCache rejects overlapping windows"))
-        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, problems)
+        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, ctx, problems)
+        _check_rotation_days(f"{key}.authTokenRotationDays", self.auth_token_rotation_days, problems)
 
 
 @cross_check
@@ -994,7 +1012,7 @@ class WafConfig:
             parse_cidr(f"{key}.blockedIps[{i}]", cidr, problems)
         if len(self.blocked_ips) > 10_000:
             problems.append(Problem(f"{key}.blockedIps", len(self.blocked_ips), "a WAF IP set holds at most 10,000 addresses"))
-        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
 
 
 @dataclass(frozen=True)
@@ -1062,7 +1080,7 @@ class VpnConfig:
         cidr = parse_cidr(f"{key}.clientCidr", self.client_cidr, problems)
         if cidr is not None and not 12 <= cidr.prefixlen <= 22:
             problems.append(Problem(f"{key}.clientCidr", self.client_cidr, "must be /12 to /22 (Client VPN's allowed range)"))
-        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
 
 
 @dataclass(frozen=True)
@@ -1075,6 +1093,9 @@ class SecurityConfig:
     cloudtrail_lock_days: int = doc("Object Lock retention of CloudTrail log files, in days.", 365)
     cloudtrail_expiry_days: int = doc("Days CloudTrail log files stay in their S3 bucket.", 2557)
     cloudtrail_log_retention_days: int = doc("Retention of the CloudTrail CloudWatch log group, in days.", 365)
+    server_access_log_expiry_days: int = doc(
+        "Days the S3 server access logs of the CloudTrail bucket are kept (at least 90 in production).", 365
+    )
     security_hub: bool = doc("Enable Security Hub with the AWS Foundational Security Best Practices and CIS standards.", True)
     guardduty_finding_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = doc(
         "How often GuardDuty publishes updated findings.", "FIFTEEN_MINUTES"
@@ -1082,12 +1103,18 @@ class SecurityConfig:
     vpn: VpnConfig = doc("Admin Client VPN.", default_factory=VpnConfig)
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
-        _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, 365, ctx, problems)
+        _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx,
+                         problems)
         if ctx.production and not self.security_hub:
             problems.append(Problem(f"{key}.securityHub", self.security_hub, "production keeps Security Hub on "
                                     "(policy security-securityhub-standards)"))
         if ctx.production and self.cloudtrail_expiry_days < 365:
             problems.append(Problem(f"{key}.cloudtrailExpiryDays", self.cloudtrail_expiry_days, "production keeps CloudTrail logs at least 365 days"))
+        if self.server_access_log_expiry_days < 1:
+            problems.append(Problem(f"{key}.serverAccessLogExpiryDays", self.server_access_log_expiry_days, "must be at least 1"))
+        elif ctx.production and self.server_access_log_expiry_days < 90:
+            problems.append(Problem(f"{key}.serverAccessLogExpiryDays", self.server_access_log_expiry_days,
+                                    "production keeps S3 access logs at least 90 days"))
         if self.cloudtrail_lock_days < 1:
             problems.append(Problem(f"{key}.cloudtrailLockDays", self.cloudtrail_lock_days, "must be at least 1"))
         elif self.cloudtrail_object_lock and self.cloudtrail_lock_days > self.cloudtrail_expiry_days:
@@ -1238,6 +1265,9 @@ class LogsConfig:
     index_retention_days: int = doc("Days an index lives before the ISM policy deletes it.", 90)
     log_retention_days: int = doc("Retention of the domain's audit, application and slow logs in CloudWatch.", 365)
     master_user_name: str = doc("Fine-grained access control master user (its password is generated into Secrets Manager).", "golive-admin")
+    master_password_rotation_days: int = doc(
+        "Days between rotations of the master user's password (Secrets Manager, golive's rotation function); 1 to 90.", 30
+    )
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         if not re.fullmatch(r"OpenSearch_\d+\.\d+", self.engine_version):
@@ -1263,8 +1293,12 @@ class LogsConfig:
         elif self.log_retention_days < 30:
             problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
                                     "must be at least 30 days (policy logs-group-encrypted-retained)"))
+        elif ctx.production and self.log_retention_days < PRODUCTION_LOG_RETENTION_DAYS:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    f"production keeps logs at least {PRODUCTION_LOG_RETENTION_DAYS} days (policy logs-group-encrypted-retained)"))
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", self.master_user_name):
             problems.append(Problem(f"{key}.masterUserName", self.master_user_name, "must be 1-64 letters, digits, '-' or '_'"))
+        _check_rotation_days(f"{key}.masterPasswordRotationDays", self.master_password_rotation_days, problems)
 
 
 _MON_IMAGE = re.compile(r"[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?")

@@ -67,6 +67,18 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from . import summary
 
     result = _synth(args)
+    if args.format == "terraform-plan":
+        from . import tfplan
+
+        exported = tfplan.export(result)
+        if args.out:
+            pathlib.Path(args.out).write_text(exported.to_json())
+            left_out = sum(exported.skipped.values())
+            print(f"wrote {len(exported.addresses)} resources of stack {result.stack} as a Terraform plan to {args.out} "
+                  f"({left_out} without a Terraform type left out)", file=sys.stderr)
+        else:
+            sys.stdout.write(exported.to_json())
+        return EXIT_OK
     if args.out:
         pathlib.Path(args.out).write_text(result.to_json())
         print(f"wrote {len(result.resources)} resources of stack {result.stack} to {args.out}", file=sys.stderr)
@@ -344,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-preview", action="store_true",
                    help="as `pulumi preview` of an empty stack: outputs the cloud assigns are written as \"[unknown]\"")
     p.add_argument("--out", help="write the synth document (JSON, docs/synth-format.md) here instead of a summary")
+    p.add_argument("--format", choices=("synth", "terraform-plan"), default="synth",
+                   help="synth (default: golive's document), terraform-plan (Terraform's JSON plan format, for Checkov and "
+                   "other plan scanners)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("check", help="apply the policy pack to the synthesized stack")

@@ -13,6 +13,9 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
+NETWORK_ACL = "aws:ec2/networkAcl:NetworkAcl"
+DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+NETWORK_ACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
 
 # AWS types whose resources accept `tags`, per area (tests/policy/test_types.py
 # keeps the union in step with pulumi_aws for every type the program declares).
@@ -30,7 +33,7 @@ TAGGABLE_NETWORK = frozenset(
         KMS_KEY,
         "aws:ec2/eip:Eip",
         "aws:ec2/internetGateway:InternetGateway",
-        "aws:ec2/networkAcl:NetworkAcl",
+        NETWORK_ACL,
         "aws:iam/role:Role",
     }
 )
@@ -84,6 +87,8 @@ ELASTICACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
 ELASTICACHE_PARAMETER_GROUP = "aws:elasticache/parameterGroup:ParameterGroup"
 ELASTICACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -99,6 +104,7 @@ TAGGABLE_DATA = frozenset(
         ELASTICACHE_PARAMETER_GROUP,
         ELASTICACHE_SUBNET_GROUP,
         SECRET,
+        LAMBDA_FUNCTION,
         SECURITY_GROUP,
         LOG_GROUP,
         KMS_KEY,

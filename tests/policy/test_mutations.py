@@ -406,8 +406,9 @@ CASES = [
     # s3
     Case("versioning-suspended", "s3-bucket-versioning", (VERSIONING, "golive-alb-logs-versioning"),
          setting("versioningConfiguration.status", "Suspended"), (BUCKET, "golive-alb-logs-bucket")),
+    # Not a log-delivery target: reported on the encryption configuration, beyond the reach of the bucket's exemption tags.
     Case("trail-bucket-sse-s3", "s3-bucket-encryption-kms", (ENCRYPTION, "golive-cloudtrail-encryption"),
-         setting("rules", [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]), (BUCKET, "golive-cloudtrail-bucket")),
+         setting("rules", [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}])),
     Case("public-policy-allowed", "s3-bucket-public-access-blocked", (PUBLIC_ACCESS_BLOCK, "golive-cloudtrail-public-access-block"),
          setting("blockPublicPolicy", False), (BUCKET, "golive-cloudtrail-bucket")),
     Case("plain-http-allowed", "s3-bucket-tls-only", (BUCKET_POLICY, "golive-cloudtrail-policy"), json_edit(("policy",), _drop_tls_deny),
@@ -418,8 +419,9 @@ CASES = [
     Case("backups-unlocked", "backup-bucket-object-lock", (OBJECT_LOCK, "golive-backups-object-lock"), None, (BUCKET, "golive-backups-bucket")),
     Case("backups-no-multipart-abort", "backup-bucket-lifecycle", (LIFECYCLE, "golive-backups-lifecycle"), _no_multipart_abort,
          (BUCKET, "golive-backups-bucket")),
+    # Every bucket must be replicated (CKV_AWS_144): the source and its replica both lose that, beside the backup rule.
     Case("backups-not-replicated", "backup-bucket-cross-region-replication", (REPLICATION, "golive-backups-replication"), None,
-         (BUCKET, "golive-backups-bucket")),
+         (BUCKET, "golive-backups-bucket"), collateral=("s3-bucket-cross-region-replication",)),
     Case("deletes-replicated", "backup-bucket-replication-settings", (REPLICATION, "golive-backups-replication"), _replicate_deletes),
     Case("vault-unprotected", "backup-storage-protected", (BACKUP_VAULT, "golive-backup-vault"), unprotected),
     Case("dr-vault-foreign-key", "backup-vault-cmk", (BACKUP_VAULT, "golive-backup-dr-vault"), _vault_key_of_primary_region),
@@ -428,7 +430,8 @@ CASES = [
     Case("plan-no-dr-copy", "backup-plan-cross-region-copy", (BACKUP_PLAN, "golive-backup-plan"), _without_copies),
     Case("database-not-selected", "backup-selection-coverage", (BACKUP_SELECTION, "golive-backup-selection"), None, (RDS, "golive-db-instance")),
     # Same: the access-log bucket keeps SSE-S3 (which only log delivery justifies) with nothing delivered to it.
-    Case("backups-not-access-logged", "backup-bucket-access-logging", (BUCKET_LOGGING, "golive-backups-access-logging"), None,
+    # Its log bucket then receives no access logs: its SSE-S3 is no longer justified by a log delivery.
+    Case("backups-not-access-logged", "s3-bucket-access-logging", (BUCKET_LOGGING, "golive-backups-access-logging"), None,
          (BUCKET, "golive-backups-bucket"), collateral=("s3-bucket-encryption-kms",)),
     Case("database-pitr-not-replicated", "backup-database-cross-region-pitr", (RDS_BACKUP_REPLICATION, "golive-db-dr-replication"), None,
          (RDS, "golive-db-instance")),
