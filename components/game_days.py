@@ -271,6 +271,11 @@ def trust_policy(account: AwsAccount) -> dict[str, Any]:
     }
 
 
+def _tag_lookup() -> dict[str, Any]:
+    # The Resource Groups Tagging API takes no resource ARN.
+    return {"Sid": "FindTaggedTargets", "Effect": "Allow", "Action": "tag:GetResources", "Resource": "*"}
+
+
 def _log_delivery() -> dict[str, Any]:
     # Vended-log delivery actions take no resource ARN.
     return {"Sid": "DeliverExperimentLog", "Effect": "Allow", "Action": list(LOG_DELIVERY_ACTIONS), "Resource": "*"}
@@ -380,13 +385,16 @@ def role_statements(key: str, account: AwsAccount, value: str) -> list[dict[str,
     if key == "database-failover":
         grants = [
             {"Sid": "RebootWithFailover", "Effect": "Allow", "Action": "rds:RebootDBInstance", "Resource": value},
-            {"Sid": "FindTargets", "Effect": "Allow", "Action": ["rds:DescribeDBInstances", "tag:GetResources"], "Resource": "*"},
+            {"Sid": "FindTargets", "Effect": "Allow", "Action": "rds:DescribeDBInstances",
+             "Resource": f"arn:{partition}:rds:{region}:{account_id}:db:*"},
+            _tag_lookup(),
         ]
     elif key == "cache-failover":
         grants = [
             {"Sid": "InterruptZonePower", "Effect": "Allow", "Action": "elasticache:InterruptClusterAzPower", "Resource": value},
-            {"Sid": "FindTargets", "Effect": "Allow", "Action": ["elasticache:DescribeReplicationGroups", "tag:GetResources"],
-             "Resource": "*"},
+            {"Sid": "FindTargets", "Effect": "Allow", "Action": "elasticache:DescribeReplicationGroups",
+             "Resource": f"arn:{partition}:elasticache:{region}:{account_id}:replicationgroup:*"},
+            _tag_lookup(),
         ]
     elif key == "zone-nodes":
         grants = [
@@ -405,8 +413,11 @@ def role_statements(key: str, account: AwsAccount, value: str) -> list[dict[str,
             {"Sid": "SwapAclsInThisVpc", "Effect": "Allow", "Action": "ec2:ReplaceNetworkAclAssociation",
              "Resource": [f"{ec2}:network-acl/*", f"{ec2}:subnet/*"], "Condition": {"StringEquals": {"ec2:Vpc": vpc}}},
             {"Sid": "FindTargets", "Effect": "Allow", "Action": [
-                "ec2:DescribeManagedPrefixLists", "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-                "ec2:GetManagedPrefixListEntries"], "Resource": "*"},
+                "ec2:DescribeManagedPrefixLists", "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+             "Resource": "*"},
+            # Managed prefix lists belong to AWS or to this account: any owner, this region only.
+            {"Sid": "ReadPrefixLists", "Effect": "Allow", "Action": "ec2:GetManagedPrefixListEntries",
+             "Resource": f"arn:{partition}:ec2:{region}:*:prefix-list/*"},
         ]
     else:
         raise ValueError(f"unknown experiment {key}")

@@ -48,6 +48,8 @@ TF_TYPES: dict[str, str] = {
     "aws:acm/certificate:Certificate": "aws_acm_certificate",
     "aws:acm/certificateValidation:CertificateValidation": "aws_acm_certificate_validation",
     "aws:backup/plan:Plan": "aws_backup_plan",
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": "aws_backup_restore_testing_plan",
+    "aws:backup/restoreTestingSelection:RestoreTestingSelection": "aws_backup_restore_testing_selection",
     "aws:backup/selection:Selection": "aws_backup_selection",
     "aws:backup/vault:Vault": "aws_backup_vault",
     "aws:backup/vaultLockConfiguration:VaultLockConfiguration": "aws_backup_vault_lock_configuration",
@@ -90,6 +92,7 @@ TF_TYPES: dict[str, str] = {
     "aws:elasticache/parameterGroup:ParameterGroup": "aws_elasticache_parameter_group",
     "aws:elasticache/replicationGroup:ReplicationGroup": "aws_elasticache_replication_group",
     "aws:elasticache/subnetGroup:SubnetGroup": "aws_elasticache_subnet_group",
+    "aws:fis/experimentTemplate:ExperimentTemplate": "aws_fis_experiment_template",
     "aws:guardduty/detector:Detector": "aws_guardduty_detector",
     "aws:guardduty/detectorFeature:DetectorFeature": "aws_guardduty_detector_feature",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "aws_iam_openid_connect_provider",
@@ -156,10 +159,20 @@ RENAMES: dict[str, dict[str, str]] = {
         "fieldSelectors": "field_selector",
         "insightSelectors": "insight_selector",
     },
+    "aws_cloudwatch_metric_alarm": {"metricQueries": "metric_query"},
     "aws_config_configuration_recorder": {"exclusionByResourceTypes": "exclusion_by_resource_types", "recordingModes": "recording_mode"},
     "aws_db_parameter_group": {"parameters": "parameter"},
     "aws_elasticache_parameter_group": {"parameters": "parameter"},
     "aws_elasticache_replication_group": {"logDeliveryConfigurations": "log_delivery_configuration"},
+    "aws_fis_experiment_template": {
+        "actions": "action",
+        "parameters": "parameter",
+        "startAfters": "start_after",
+        "targets": "target",
+        "stopConditions": "stop_condition",
+        "filters": "filter",
+        "resourceTags": "resource_tag",
+    },
     "aws_guardduty_detector_feature": {"additionalConfigurations": "additional_configuration"},
     "aws_iam_openid_connect_provider": {"clientIdLists": "client_id_list", "thumbprintLists": "thumbprint_list"},
     # Explicit renames of pulumi-aws: the function's name, its code archive (Terraform: a local zip, ``filename``).
@@ -193,6 +206,10 @@ RENAMES: dict[str, dict[str, str]] = {
 MAPS: dict[str, frozenset[str]] = {
     "*": frozenset({"tags", "tagsAll"}),
     "aws_backup_plan": frozenset({"recoveryPointTags"}),
+    "aws_backup_restore_testing_selection": frozenset({"restoreMetadataOverrides"}),
+    "aws_cloudwatch_metric_alarm": frozenset({"dimensions"}),
+    # An action's ``parameter`` blocks and a target's ``parameters`` map share the Pulumi name.
+    "aws_fis_experiment_template": frozenset({"parameters"}),
     "aws_eks_node_group": frozenset({"labels"}),
     "aws_opensearch_domain": frozenset({"advancedOptions"}),
     "aws_lambda_function": frozenset({"variables"}),
@@ -215,6 +232,13 @@ def snake(name: str) -> str:
 
 def tf_name(tf_type: str, pulumi_name: str) -> str:
     return RENAMES.get(tf_type, {}).get(pulumi_name) or snake(pulumi_name)
+
+
+def _key(tf_type: str, pulumi_name: str, value: Any) -> str:
+    """The Terraform name of one attribute: a map keeps the camelCase undone, a block list its singular."""
+    if isinstance(value, Mapping) and is_map(tf_type, pulumi_name):
+        return snake(pulumi_name)
+    return tf_name(tf_type, pulumi_name)
 
 
 def is_map(tf_type: str, pulumi_name: str) -> bool:
@@ -289,7 +313,7 @@ class _Converter:
 
     def value(self, name: str, value: Any, path: str, sensitive: dict[str, Any]) -> Any:
         if path in self.secret_paths:
-            sensitive[tf_name(self.tf_type, name)] = True
+            sensitive[_key(self.tf_type, name, value)] = True
         if isinstance(value, Mapping) and _SIG in value:
             # An asset or archive: Terraform names the file (a Lambda's code is its ``filename``).
             return value.get("path") or value.get("uri") or ""
@@ -297,7 +321,7 @@ class _Converter:
             if is_map(self.tf_type, name):
                 marks = {k: True for k in value if f"{path}.{k}" in self.secret_paths}
                 if marks:
-                    sensitive[tf_name(self.tf_type, name)] = marks
+                    sensitive[snake(name)] = marks
                 return dict(value)
             inner: dict[str, Any] = {}
             block = self.block(value, path, inner)
@@ -320,7 +344,7 @@ class _Converter:
         for key in sorted(props):
             if props[key] is None:
                 continue
-            out[tf_name(self.tf_type, key)] = self.value(key, props[key], f"{path}.{key}" if path else key, sensitive)
+            out[_key(self.tf_type, key, props[key])] = self.value(key, props[key], f"{path}.{key}" if path else key, sensitive)
         return out
 
 
@@ -499,7 +523,7 @@ def export(synth: SynthResult) -> Export:
             if r["inputs"][key] is None:
                 continue
             deps = [t for t in (target(u) for u in dependencies.get(key, [])) if t is not None and t.address != address]
-            attr = tf_name(tf_type, key)
+            attr = _key(tf_type, key, r["inputs"][key])
             expressions[attr], used = _expressions(values[attr], deps, True)
             unplaced = [t for t in deps if t.address not in used]
             if unplaced and isinstance(expressions[attr], list) and _place_on_secrets(expressions[attr], values[attr], unplaced):
