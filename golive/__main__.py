@@ -6,9 +6,9 @@ Exit codes: 0 ready, 1 a mandatory policy violation, 2 a usage or config error.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import pathlib
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +19,9 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
 def _synth(args: argparse.Namespace, *, first_preview: bool | None = None):
     from . import engine
 
-    return engine.synth(args.stack, first_preview=getattr(args, "first_preview", False) if first_preview is None else first_preview)
+    config, secret_keys = getattr(args, "config_override", None) or (None, None)
+    return engine.synth(args.stack, config=config, secret_keys=secret_keys,
+                        first_preview=getattr(args, "first_preview", False) if first_preview is None else first_preview)
 
 
 def _policy_config(args: argparse.Namespace) -> tuple[dict | None, str]:
@@ -43,7 +45,8 @@ def _check(args: argparse.Namespace, result):
     stack_config: dict[str, str] = {}
     secret_keys: list[str] = []
     if not getattr(args, "synth_file", None):
-        stack_config, secret_keys = engine.load_stack_config(args.stack)
+        config_override = getattr(args, "config_override", None)
+        stack_config, secret_keys = config_override if config_override and config_override[0] else engine.load_stack_config(args.stack)
     options = {"policy_config": config, "config_source": source, "stack_config": stack_config, "secret_keys": secret_keys}
     if getattr(args, "wire", "servicer") == "grpc":
         with analyzer.GrpcPack(stack=result.stack, project=result.project, dry_run=result.first_preview,
@@ -232,98 +235,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_VIOLATION if report.failed else EXIT_OK
 
 
-def _bench_config(stack: str, services: int | None) -> tuple[dict[str, str] | None, list[str] | None]:
-    """The stack's config, or with N services shaped like its own (hosts under the same domain)."""
-    from . import engine
-
-    if services is None:
-        return None, None
-    config, secret_keys = engine.load_stack_config(stack)
-    own = json.loads(config.get("golive:services") or "[]")
-    host = next((s["host"] for s in own if s.get("host")), "svc.golive.example.com")
-    domain = host.split(".", 1)[1]
-    config["golive:services"] = json.dumps(
-        [{"name": f"svc-{i:03d}", "port": 8080, "host": f"svc-{i:03d}.{domain}"} for i in range(services)]
-    )
-    return config, secret_keys
-
-
-def _bench_one(stack: str, services: int | None, repeat: int) -> dict[str, object]:
-    """One scenario, in this (fresh) process: the cold first run, then the median of warm runs."""
-    import resource
-
-    t0 = time.perf_counter()
-    from . import check, engine, report
-
-    policies = check.load_policies()
-    import_s = time.perf_counter() - t0
-    config, secret_keys = _bench_config(stack, services)
-    from . import reach
-
-    timings: dict[str, list[float]] = {"synth": [], "check": [], "report": [], "reach": []}
-    result = None
-    for _ in range(repeat + 1):  # the first run is the cold one
-        t = time.perf_counter()
-        result = engine.synth(stack, config=config, secret_keys=secret_keys)
-        timings["synth"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        checked = check.check(result, policies)
-        timings["check"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        report.render(checked, result)
-        timings["report"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        reach.matrix(reach.network(result))
-        timings["reach"].append(time.perf_counter() - t)
-    assert result is not None
-    warm = {k: statistics.median(v[1:]) for k, v in timings.items()}
-    return {
-        "scenario": f"{stack}" + (f" with {services} services" if services is not None else ""),
-        "resources": len(result.resources),
-        "policies": len(policies),
-        "imports_s": round(import_s, 3),
-        "cold_total_s": round(import_s + sum(v[0] for v in timings.values()), 3),
-        "synth_s": round(warm["synth"], 3),
-        "check_s": round(warm["check"], 3),
-        "report_s": round(warm["report"], 3),
-        "synth_check_report_s": round(warm["synth"] + warm["check"] + warm["report"], 3),
-        "reach_matrix_s": round(warm["reach"], 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "repeat": repeat,
-    }
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Synth, check and report times and peak memory; each scenario in a fresh process.
+    """The cold command line against the floor of SDK imports, catalogs of 1/10/50 services, the wire's cost."""
+    from . import bench
 
-    Warm figures are the median of ``--repeat`` runs after a cold first run (which
-    includes importing the SDKs); peak memory is the scenario process's maximum RSS.
-    """
-    import subprocess
-
-    if args.one:
-        print(json.dumps(_bench_one(args.stack, args.services, args.repeat)))
-        return EXIT_OK
-    scenarios = [args.services] if args.services is not None else [None, 50]
-    rows = []
-    for services in scenarios:
-        command = [sys.executable, "-m", "golive", "bench", "--one", "--stack", args.stack, "--repeat", str(args.repeat)]
-        if services is not None:
-            command += ["--services", str(services)]
-        proc = subprocess.run(command, capture_output=True, text=True, cwd=pathlib.Path(__file__).resolve().parent.parent)
-        if proc.returncode != 0:
-            print(proc.stderr, file=sys.stderr)
-            return proc.returncode
-        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    if args.format == "json":
-        print(json.dumps(rows, indent=2))
-        return EXIT_OK
-    keys = [k for k in rows[0] if k != "scenario"]
-    width = max(len(k) for k in keys)
-    print(f"{'':>{width}}  " + "  ".join(f"{r['scenario']:>24}" for r in rows))
-    for key in keys:
-        print(f"{key:>{width}}  " + "  ".join(f"{r[key]!s:>24}" for r in rows))
+    if args.child_check:  # one fresh process of the benchmark: `check` of a generated catalog
+        args.config_override = bench.catalog_config(args.stack, args.services[0] if args.services else None)
+        args.format, args.out, args.synth_file, args.policy_config = "text", None, None, None
+        return cmd_check(args)
+    progress = _progress(args)
+    result = bench.run(args.stack, runs=args.runs, services=args.services if args.services is not None else [1, 10, 50],
+                       wire=not args.no_wire, warm_repeat=args.repeat, progress=progress)
+    print(json.dumps(bench.as_json(result), indent=2) if args.format == "json" else bench.as_text(result))
     return EXIT_OK
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str], None]:
+    """One line per step on stderr, as pip and pytest do: only on a terminal, and never with --quiet."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return lambda _message: None
+    started = time.perf_counter()
+
+    def step(message: str) -> None:
+        print(f"golive {args.command} [{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+    return step
 
 
 def _emit(text: str, out: str | None) -> None:
@@ -331,6 +267,31 @@ def _emit(text: str, out: str | None) -> None:
         pathlib.Path(out).write_text(text + "\n")
     else:
         print(text)
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _service_counts(text: str) -> list[int]:
+    """``1,10,50``: catalog sizes, each at least 1."""
+    counts = []
+    for part in text.split(","):
+        try:
+            counts.append(_positive_int(part.strip()))
+        except argparse.ArgumentTypeError as err:
+            raise argparse.ArgumentTypeError(f"{part.strip()!r}: {err} (a catalog has at least 1 service)") from None
+    return counts
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -461,30 +422,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="FILE", help="also write the JUnit report here (for CI test reporting)")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("bench", help="measure synth, check and report (prod, and prod with 50 services)")
+    p = sub.add_parser(
+        "bench",
+        help="measure the cold command line against the floor of SDK imports, catalogs of 1/10/50 services, the wire",
+        description="The headline is the cold command line: the median of --runs fresh `python -m golive check` processes, "
+        "beside the floor (a fresh process that only imports the SDK classes the stack registers) and golive's share "
+        "above it; then the same for generated catalogs, the cost of `--wire grpc`, and the warm phases in one process. "
+        "Progress goes to stderr, one line per step, when stderr is a terminal. Exit codes: 0 measured, 2 a usage error.",
+    )
     stack_arg(p)
-    p.add_argument("--repeat", type=int, default=3, help="warm runs per scenario (median reported)")
-    p.add_argument("--services", type=int, help="only this scenario: the stack with N generated catalog services")
-    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--runs", type=_positive_int, default=5, help="fresh processes per figure, median reported (default 5)")
+    p.add_argument("--services", type=_service_counts, metavar="N[,N...]",
+                   help="catalog sizes to measure besides the stack itself (default 1,10,50)")
+    p.add_argument("--repeat", type=_positive_int, default=3,
+                   help="warm in-process runs of each phase after a first one, median reported (default 3)")
+    p.add_argument("--no-wire", action="store_true", help="leave out the `check --wire grpc` figure")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json (every run)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--child-check", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--wire", choices=("servicer", "grpc"), default="servicer", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: list[str] | None = None, run: Callable[[argparse.Namespace], int] | None = None) -> int:
-    from components.config import ConfigError
-
-    from .engine import UsageError
-
     args = build_parser().parse_args(argv)
+    # A command is one short run whose garbage is almost all acyclic (the SDK's outputs, tasks and protobuf
+    # messages, freed by reference counting): the cyclic collector's passes over the growing heap cost about
+    # a third of a cold `check`, and collect nearly nothing (peak memory is the same without them).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return (run or args.func)(args)
-    except ConfigError as err:
-        print(err.render(), file=sys.stderr)
-        return EXIT_USAGE
-    except UsageError as err:
-        print(f"golive: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    except Exception as err:
+        from components.config import ConfigError
+
+        from .engine import UsageError
+
+        if isinstance(err, ConfigError):
+            print(err.render(), file=sys.stderr)
+            return EXIT_USAGE
+        if isinstance(err, UsageError):
+            print(f"golive: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from golive import __main__ as cli
-from golive import analyzer, check, engine
+from golive import analyzer, bench, check, engine
 from tests.conftest import ROOT
 from tests.helpers import one
 
@@ -210,7 +210,7 @@ def test_a_first_preview_over_grpc_defers_what_the_servicer_defers(grpc_pack):
 
 
 def test_the_50_service_catalog_over_grpc_is_the_servicers_verdict(grpc_pack):
-    config, secret_keys = cli._bench_config("prod", 50)
+    config, secret_keys = bench.catalog_config("prod", 50)
     catalog = engine.synth("prod", config=config, secret_keys=secret_keys)
     assert _verdict(check.check(catalog, transport=grpc_pack)) == _verdict(check.check(catalog))
 

@@ -841,9 +841,12 @@ class _Model:
             for _ in range(steps):
                 self.total.append(self.total[-1] + per_step)
                 self.bad.append(self.bad[-1] + per_step * ratio)
+        self._steps: dict[str, int] = {}
 
     def ratio(self, k: int, window: str) -> float:
-        w = int(duration_seconds(window) // self.step)
+        w = self._steps.get(window)
+        if w is None:
+            w = self._steps[window] = int(duration_seconds(window) // self.step)
         j = max(0, k - w)
         dt = self.total[k] - self.total[j]
         return (self.bad[k] - self.bad[j]) / dt if dt else math.nan
