@@ -70,7 +70,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from . import summary
 
     result = _synth(args)
-    if args.format == "terraform-plan":
+    fmt = args.format or ("synth" if args.out else "summary")
+    if fmt == "terraform-plan":
         from . import tfplan
 
         exported = tfplan.export(result)
@@ -82,13 +83,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(exported.to_json())
         return EXIT_OK
-    if args.out:
+    if fmt == "summary":
+        _emit(summary.overview(result), args.out)
+    elif args.out:
         pathlib.Path(args.out).write_text(result.to_json())
         print(f"wrote {len(result.resources)} resources of stack {result.stack} to {args.out}", file=sys.stderr)
     else:
-        print(summary.tree(result))
-        print()
-        print(summary.counts(result))
+        sys.stdout.write(result.to_json())
     return EXIT_OK
 
 
@@ -118,6 +119,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.limit < 1_000:
         raise engine.UsageError("diff: --limit must be at least 1000 characters")
     if args.git_base:
+        _progress(args)(f"synthesizing {args.git_base} (in a temporary git worktree) and the working tree"
+                        + ("" if args.no_policy else ", then checking both"))
         result = diff.diff_git(args.git_base, args.stack, with_policy=not args.no_policy)
     else:
         result = diff.diff_files(args.base, args.head, with_policy=not args.no_policy)
@@ -168,9 +171,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     """
     from . import report
 
+    progress = _progress(args)
+    progress(f"synthesizing stack {args.stack}")
     result = _synth(args)
+    progress("checking it with the policy pack")
     checked = _check(args, result)
+    progress("synthesizing and checking it as a first preview of an empty stack")
     first = _check(args, _synth(args, first_preview=True))
+    progress("rendering the report")
     _emit(report.render(checked, result, first_preview=first).rstrip("\n"), args.out)
     return EXIT_VIOLATION if checked.mandatory else EXIT_OK
 
@@ -295,8 +303,14 @@ def _service_counts(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, reach, bench; and verify, the live check after `pulumi up`.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m golive",
+        description="golive's offline engine over the stack's synth (the program run under Pulumi's mocks), and verify, "
+        "the live check after `pulumi up`. `python -m golive COMMAND --help` describes each command.",
+        epilog="Exit codes: 0 ready (or done), 1 a mandatory policy violation, a blocking change, a missing path or a "
+        "failed live check, 2 a usage or configuration error. README.md lists them per command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
     def stack_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--stack", default="prod", help="stack name: reads Pulumi.<stack>.yaml (default: prod)")
@@ -316,10 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     stack_arg(p)
     p.add_argument("--first-preview", action="store_true",
                    help="as `pulumi preview` of an empty stack: outputs the cloud assigns are written as \"[unknown]\"")
-    p.add_argument("--out", help="write the synth document (JSON, docs/synth-format.md) here instead of a summary")
-    p.add_argument("--format", choices=("synth", "terraform-plan"), default="synth",
-                   help="synth (default: golive's document), terraform-plan (Terraform's JSON plan format, for Checkov and "
-                   "other plan scanners)")
+    p.add_argument("--out", help="write the synth document (JSON, docs/synth-format.md) here instead of printing a summary")
+    p.add_argument("--format", choices=("summary", "synth", "terraform-plan"),
+                   help="summary (the default without --out: components, their sizes and the totals), synth (the default "
+                   "with --out: golive's document, on stdout without --out), terraform-plan (Terraform's JSON plan format, "
+                   "for Checkov and other plan scanners)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("check", help="apply the policy pack to the synthesized stack")
@@ -330,8 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("text", "json", "sarif", "junit", "markdown"),
         default="text",
-        help="text (default), json (every policy x resource result), sarif (2.1.0, code scanning), junit (one test case per policy), "
-        "markdown (the readiness report)",
+        help="text (default: violations, accepted risks, scores by category and the GO/NO-GO verdict, as `preview` ends), "
+        "json (every policy x resource result), sarif (2.1.0, code scanning), junit (one test case per policy), "
+        "markdown (the whole readiness report `report` writes, without its first-preview section)",
     )
     p.add_argument("--out", help="write the result here")
     p.set_defaults(func=cmd_check)
@@ -362,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when the head is NO-GO or a change cannot be carried out by `pulumi up` (a protected resource replaced "
         "or deleted); the diff is written first",
     )
+    p.add_argument("--quiet", action="store_true", help="no progress line on stderr (shown only on a terminal)")
     p.add_argument("--preview-json", metavar="FILE", help="`pulumi preview --json` output: show the real preview's replacements beside the offline ones")
     p.set_defaults(func=cmd_diff)
 
@@ -375,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy-config", metavar="FILE", help="the policy pack config (default policy/config/<stack>.json)")
     p.add_argument("--wire", choices=("servicer", "grpc"), default="servicer", help="how to reach the pack (see check --help)")
     p.add_argument("--out", help="write the report here")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr (shown only on a terminal)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -389,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synth-file", help="read this synth document instead of synthesizing")
     p.add_argument("--from", dest="source", metavar="SRC", help="the source role (e.g. vpn, internet, nodes)")
     p.add_argument("--to", dest="destination", metavar="DST[:PORTS]", help="the destination and ports: eks-api:443, alb:80,443")
-    p.add_argument("--protocol", choices=("tcp", "udp"), default="tcp")
+    p.add_argument("--protocol", choices=("tcp", "udp"), default="tcp", help="the protocol of --to's ports (default tcp)")
     p.add_argument("--matrix", action="store_true", help="every source against every destination")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="markdown only with --matrix")
     p.add_argument("--policy-config", metavar="FILE",

@@ -491,8 +491,14 @@ FORMATS = ("text", *RENDERERS)
 
 
 def render(fmt: str, result: CheckResult, synth: SynthResult) -> str:
+    """``check --format``: text is the policy part of ``preview`` (violations, totals, scores, the GO/NO-GO line);
+    markdown the readiness report of ``report`` (without its first-preview section, which needs a second synth)."""
     if fmt == "text":
         from . import summary
 
-        return summary.verdict(result)
+        return f"{summary.verdict(result)}\n\n{summary.readiness(result)}"
+    if fmt == "markdown":
+        from . import report
+
+        return report.render(result, synth)
     return RENDERERS[fmt](result, synth)

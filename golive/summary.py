@@ -65,6 +65,32 @@ def tree(synth: SynthResult) -> str:
     return "\n".join(lines)
 
 
+def overview(synth: SynthResult) -> str:
+    """What ``synth`` prints without ``--out``: the top-level components with their sizes, then the totals."""
+    urns = {r["urn"] for r in synth.resources}
+    children: dict[str, list[dict[str, Any]]] = {}
+    for r in synth.resources:
+        children.setdefault(r["parent"] if r["parent"] in urns else "", []).append(r)
+
+    def size(urn: str) -> int:
+        return sum(1 + size(c["urn"]) for c in children.get(urn, []))
+
+    top = sorted(children.get("", []), key=lambda r: (r["custom"], r["type"], r["name"]))
+    components = [r for r in top if not r["custom"]]
+    loose = [r for r in top if r["custom"]]
+    custom = sum(1 for r in synth.resources if r["custom"])
+    width = max((len(r["type"]) + len(r["name"]) for r in components), default=0) + 2
+    lines = [f"stack {synth.stack} · project {synth.project} · {len(synth.resources)} resources "
+             f"({custom} custom, {len(synth.resources) - custom} components) of {len({r['type'] for r in synth.resources})} types"]
+    lines += [f"  {r['type'] + '  ' + r['name']:<{width}}  {size(r['urn']):>4} resources" for r in components]
+    if loose:
+        kinds = Counter(r["type"] for r in loose)
+        lines.append(f"  {len(loose)} at the top level outside components: "
+                     + ", ".join(f"{t} ×{n}" if n > 1 else t for t, n in sorted(kinds.items())))
+    lines.append("the whole tree: `python -m golive preview`; the document: `synth --out FILE` or `synth --format synth`")
+    return "\n".join(lines)
+
+
 def counts(synth: SynthResult) -> str:
     by_type = Counter(r["type"] for r in synth.resources)
     width = max((len(t) for t in by_type), default=0)
