@@ -10,8 +10,8 @@ above the floor is golive's share: running the program under mocks, the pack, th
 Then the same for generated catalogs of 1, 10 and 50 services (is the share linear in
 the catalog?), the cost of the wire (``check --wire grpc``, the pack as its own process,
 against the in-process servicer), and a warm in-process breakdown of the phases.
-Each child runs with the bytecode cache on, as a default Python does, after one
-unmeasured warm-up run that writes it.
+Each child runs with the bytecode cache on, as a default Python does; one unmeasured
+warm-up run writes it first.
 """
 
 from __future__ import annotations
@@ -143,10 +143,10 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_once(command: list[str]) -> Run:
+def run_once(command: list[str], cwd: pathlib.Path = ROOT) -> Run:
     """One fresh process: wall clock, CPU (user + system) and peak RSS from the kernel's accounting."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, cwd=cwd, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -158,10 +158,11 @@ def run_once(command: list[str]) -> Run:
     return Run(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024)
 
 
-def measure(label: str, command: list[str], runs: int, progress: Callable[[str], None]) -> Figure:
-    """``runs`` fresh processes after one unmeasured warm-up (which writes the bytecode cache)."""
-    progress(f"{label}: warm-up run")
-    run_once(command)
+def measure(label: str, command: list[str], runs: int, progress: Callable[[str], None], warm_up: bool = False) -> Figure:
+    """``runs`` fresh processes, after one unmeasured run if ``warm_up`` (the first writes the bytecode cache)."""
+    if warm_up:
+        progress(f"{label}: warm-up run (writes the bytecode cache)")
+        run_once(command)
     done: list[Run] = []
     for i in range(runs):
         done.append(run_once(command))
@@ -255,7 +256,7 @@ def run(stack: str, *, runs: int, services: list[int], wire: bool, warm_repeat: 
         classes, missing = sdk_classes((r["type"] for r in synth.resources), table)
         unknown.update(missing)
         label = f"{stack}" if count is None else f"{stack} with {count} service{'s' if count != 1 else ''}"
-        cold = measure(f"cold check, {label}", check_command(stack, count), runs, progress)
+        cold = measure(f"cold check, {label}", check_command(stack, count), runs, progress, warm_up=not scenarios)
         floor = measure(f"floor, {label}", floor_command(floor_script(classes)), runs, progress)
         scenarios.append(Scenario(count, len(synth.resources), sum(len(c) for c in classes.values()), cold, floor))
         if count is None and wire:
