@@ -77,7 +77,8 @@ def test_master_password_is_managed_by_rds_and_never_an_input(prod, db):
 def test_backups_windows_and_deletion_guards(db):
     p = props(db)
     assert p["backupRetentionPeriod"] == 35  # = golive:backup.continuousRetentionDays (AWS Backup manages it)
-    assert (p["backupWindow"], p["maintenanceWindow"]) == ("02:00-03:00", "sun:04:00-sun:05:00")
+    # Two hours before AWS Backup's daily rule (02:00, the listings report's time): the two never run at once.
+    assert (p["backupWindow"], p["maintenanceWindow"]) == ("00:00-01:00", "sun:04:00-sun:05:00")
     assert not windows_overlap(p["backupWindow"], p["maintenanceWindow"])
     assert p["copyTagsToSnapshot"] is True
     assert p["deletionProtection"] is True
@@ -337,7 +338,7 @@ def test_overlapping_backup_and_maintenance_windows_are_rejected():
     "key, value, rule",
     [
         ("backupWindow", "2:00-3:00", "must be a daily UTC window like '02:00-03:00'"),
-        ("backupWindow", "02:00-02:15", "must last at least 30 minutes"),
+        ("backupWindow", "00:00-00:15", "must last at least 30 minutes"),
         ("maintenanceWindow", "Sunday 04:00", "must be a weekly UTC window like 'sun:04:00-sun:05:00'"),
         ("engineVersion", "12", "must be PostgreSQL 13 or later"),
         ("engineVersion", "latest", "must be a PostgreSQL version"),

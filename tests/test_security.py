@@ -100,7 +100,7 @@ def test_object_lock_is_optional():
     config, secret_keys = prod_config()
     result = engine.synth("prod", config=config, secret_keys=secret_keys, program=baseline_program({}))
     assert of_type(result, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration") == []
-    assert "objectLockEnabled" not in props(one(result, "aws:s3/bucket:Bucket"))
+    assert "objectLockEnabled" not in props(one(result, "aws:s3/bucket:Bucket", "cloudtrail"))
     # defaults: VPN off, Security Hub on
     assert of_type(result, ENDPOINT) == [] and len(of_type(result, "aws:securityhub/standardsSubscription:StandardsSubscription")) == 2
 

@@ -212,8 +212,17 @@ ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 TAGGABLE_DELIVERY: frozenset[str] = frozenset({"aws:iam/role:Role"})
 # --- end section: delivery ---
 
+# --- section: account ---
+SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+CONFIG_RECORDER = "aws:cfg/recorder:Recorder"
+CONFIG_DELIVERY_CHANNEL = "aws:cfg/deliveryChannel:DeliveryChannel"
+CONFIG_RECORDER_STATUS = "aws:cfg/recorderStatus:RecorderStatus"
+TAGGABLE_ACCOUNT: frozenset[str] = frozenset({SERVICE_LINKED_ROLE})
+# --- end section: account ---
+
 TAGGABLE = (
-    TAGGABLE_NETWORK
+    TAGGABLE_ACCOUNT
+    | TAGGABLE_NETWORK
     | TAGGABLE_CLUSTER
     | TAGGABLE_DATA
     | TAGGABLE_EDGE
