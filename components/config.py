@@ -1714,6 +1714,14 @@ def _delivery_catalog(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -
 # --- section: account ---------------------------------------------------------
 
 PHASES = ("infrastructure", "all")
+
+# The service-linked roles the stack declares, by golive:singletons key (`<key>Role`):
+# the service principal's prefix (the partition's DNS suffix follows) and the role's name, both fixed by AWS.
+SERVICE_LINKED_ROLES: dict[str, tuple[str, str]] = {
+    "autoscaling": ("autoscaling", "AWSServiceRoleForAutoScaling"),
+    "opensearch": ("opensearchservice", "AWSServiceRoleForAmazonOpenSearchService"),
+    "config": ("config", "AWSServiceRoleForConfig"),
+}
 _TAG_VALUE = re.compile(r"[\w .:/=+\-@]{1,256}")
 
 

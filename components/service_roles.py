@@ -17,20 +17,12 @@ when the stack is destroyed, ``skip`` leaves it to whoever manages it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config import AwsAccount, SingletonConfig, SingletonsConfig
-
-# key -> (service principal prefix, role name); the principal gets the partition's DNS suffix.
-SERVICE_LINKED_ROLES: Mapping[str, tuple[str, str]] = {
-    "autoscaling": ("autoscaling", "AWSServiceRoleForAutoScaling"),
-    "opensearch": ("opensearchservice", "AWSServiceRoleForAmazonOpenSearchService"),
-    "config": ("config", "AWSServiceRoleForConfig"),
-}
+from components.config import SERVICE_LINKED_ROLES, AwsAccount, SingletonConfig, SingletonsConfig
 
 
 def singleton_of(singletons: SingletonsConfig, key: str) -> SingletonConfig:
