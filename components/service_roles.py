@@ -47,8 +47,6 @@ class ServiceLinkedRolesArgs:
     account: AwsAccount
     kubernetes_phase: bool
     """The stack is in its ``all`` phase (adopted roles are declared from then on)."""
-    needed: tuple[str, ...] = tuple(SERVICE_LINKED_ROLES)
-    """The roles this stack uses (the Config role only when the stack records AWS Config)."""
 
 
 class ServiceLinkedRoles(pulumi.ComponentResource):
@@ -58,7 +56,9 @@ class ServiceLinkedRoles(pulumi.ComponentResource):
         super().__init__("golive:security:ServiceLinkedRoles", name, None, opts)
         self._account = args.account
         self.roles: dict[str, aws.iam.ServiceLinkedRole] = {}
-        for key in args.needed:
+        # The Config role serves the stack's own recorder only.
+        needed = [k for k in SERVICE_LINKED_ROLES if k != "config" or args.singletons.config_recorder.declared]
+        for key in needed:
             singleton = singleton_of(args.singletons, key)
             if not declared_now(singleton, args.kubernetes_phase):
                 continue

@@ -106,7 +106,9 @@ ENABLED_REGION = ("opt-in-not-required", "opted-in")
 _CREDENTIAL_CODES = {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch",
                      "UnrecognizedClientException", "InvalidAccessKeyId", "AuthFailure"}
 _DENIED = re.compile(r"AccessDenied|UnauthorizedOperation|AuthorizationError|Forbidden")
-_CIPHERTEXT = re.compile(r"v1:[A-Za-z0-9+/=]{8,}:[A-Za-z0-9+/=]{8,}")
+# What `pulumi config set --secret` writes: `v1:<nonce>:<ciphertext>` (passphrase and cloud-KMS secrets
+# providers) or one base64 ciphertext (the Pulumi Cloud secrets manager).
+_CIPHERTEXT = re.compile(r"v1:[A-Za-z0-9+/=]{8,}:[A-Za-z0-9+/=]{8,}|[A-Za-z0-9+/]{16,}={0,2}")
 
 SINGLETON_TYPES = {
     "guarddutyDetector": ("aws:guardduty/detector:Detector",),

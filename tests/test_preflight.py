@@ -469,7 +469,9 @@ def test_the_account_and_the_regions_must_match():
     (None, preflight.FAIL, "not set"),
     ("hunter2", preflight.FAIL, "stored in plain text in the stack config"),
     ({"secure": "v1:AAABAHPLACEHOLDERsmtpPasswordXXXXXXXX"}, preflight.FAIL, "still the committed placeholder (not a ciphertext the CLI wrote)"),
-    ({"secure": "v1:c2FsdHNhbHRzYWx0:Y2lwaGVydGV4dGNpcGhlcnRleHQ="}, preflight.PASS, "a ciphertext"),
+    ({"secure": "v1:c2FsdHNhbHRzYWx0:Y2lwaGVydGV4dGNpcGhlcnRleHQ="}, preflight.PASS, "a ciphertext"),  # passphrase provider
+    ({"secure": "AAABAHm9cmVhbC1zZXJ2aWNlLWNpcGhlcnRleHQtYnl0ZXM="}, preflight.PASS, "a ciphertext"),  # Pulumi Cloud
+    ({"secure": "v1:AAABAH"}, preflight.FAIL, "still the committed placeholder (not a ciphertext the CLI wrote)"),
 ])
 def test_secrets_must_be_ciphertexts_the_cli_wrote(value, status, detail):
     secrets = {**REAL_SECRETS}

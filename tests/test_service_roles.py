@@ -41,3 +41,8 @@ def test_adopted_roles_are_declared_in_the_all_phase_only_and_kept_on_destroy(sy
     for service in ("autoscaling.amazonaws.com", "opensearchservice.amazonaws.com"):
         assert by_service[service]["options"]["retainOnDelete"] is True and by_service[service]["urn"] == created[service]["urn"]
     assert by_service["config.amazonaws.com"]["options"]["retainOnDelete"] is False
+
+
+def test_a_skipped_recorder_needs_no_config_role(synth_config):
+    result = synth_config({"singletons": {"configRecorder": {"mode": "skip", "reason": "AWS Control Tower records AWS Config"}}})
+    assert sorted(props(r)["awsServiceName"] for r in of_type(result, SLR)) == ["autoscaling.amazonaws.com", "opensearchservice.amazonaws.com"]
