@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STACK ?= prod
 
-.PHONY: setup tools preview synth check report test lint bench docs clean
+.PHONY: setup tools preview synth check report test lint bench docs policy-config replacements replacements-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,18 @@ report: setup
 docs: setup
 	$(BIN)/python -m components.config
 	$(BIN)/python -m components.delivery
+
+## Every policy of the pack in policy/config/$(STACK).json (existing values kept, new policies at their defaults).
+policy-config: setup
+	$(BIN)/python -c "import pathlib, sys; sys.path.insert(0, '.'); from golive import analyzer; analyzer.write_policy_config(pathlib.Path('policy/config/$(STACK).json'))"
+
+## The replace-on-change table (golive/replacements.json) from the providers' source: needs Go and the Go module proxy
+## on a cold module cache (about 150 MB), nothing on a warm one.
+replacements: setup
+	$(BIN)/python tools/replacement_table.py
+
+replacements-check: setup
+	$(BIN)/python tools/replacement_table.py --check
 
 bench: setup
 	$(BIN)/python -m golive bench --stack $(STACK)

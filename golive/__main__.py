@@ -16,10 +16,51 @@ from collections.abc import Callable
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
 
 
-def _synth(args: argparse.Namespace):
+def _synth(args: argparse.Namespace, *, first_preview: bool | None = None):
     from . import engine
 
-    return engine.synth(args.stack)
+    return engine.synth(args.stack, first_preview=getattr(args, "first_preview", False) if first_preview is None else first_preview)
+
+
+def _policy_config(args: argparse.Namespace) -> tuple[dict | None, str]:
+    """The policy config file to apply, as ``--policy-pack-config`` would: ``--policy-config``, else ``policy/config/<stack>.json``."""
+    from . import analyzer, engine
+
+    given = getattr(args, "policy_config", None)
+    if given == "none":
+        return None, "(pack defaults)"
+    path = pathlib.Path(given) if given else engine.ROOT / analyzer.PACK_DIR_NAME / "config" / f"{args.stack}.json"
+    if not given and not path.exists():
+        return None, "(pack defaults)"
+    return analyzer.read_policy_config_file(path), str(path if given else path.relative_to(engine.ROOT))
+
+
+def _check(args: argparse.Namespace, result):
+    """The pack's verdict on ``result``, over the transport ``--wire`` names, with the stack's policy config."""
+    from . import analyzer, check, engine
+
+    config, source = _policy_config(args)
+    stack_config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    if not getattr(args, "synth_file", None):
+        stack_config, secret_keys = engine.load_stack_config(args.stack)
+    options = {"policy_config": config, "config_source": source, "stack_config": stack_config, "secret_keys": secret_keys}
+    if getattr(args, "wire", "servicer") == "grpc":
+        with analyzer.GrpcPack(stack=result.stack, project=result.project, dry_run=result.first_preview,
+                               stack_config=stack_config) as pack:
+            return check.check(result, transport=pack, **options)
+    return check.check(result, **options)
+
+
+def _synth_or_file(args: argparse.Namespace):
+    from . import engine
+
+    if not getattr(args, "synth_file", None):
+        return _synth(args)
+    try:
+        return engine.SynthResult.from_document(json.loads(pathlib.Path(args.synth_file).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -37,17 +78,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from . import check, engine, formats
+    from . import engine, formats
 
-    if args.synth_file:
-        try:
-            doc = json.loads(pathlib.Path(args.synth_file).read_text())
-            result = engine.SynthResult.from_document(doc)
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise engine.UsageError(f"cannot read synth document {args.synth_file}: {err}") from None
-    else:
-        result = _synth(args)
-    checked = check.check(result)
+    result = _synth_or_file(args)
+    checked = _check(args, result)
     text = formats.render(args.format, checked, result)
     try:
         _emit(text, args.out)
@@ -72,6 +106,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         result = diff.diff_git(args.git_base, args.stack, with_policy=not args.no_policy)
     else:
         result = diff.diff_files(args.base, args.head, with_policy=not args.no_policy)
+    if args.preview_json:
+        result.preview = diff.compare_preview(result, args.preview_json)
     if args.format == "markdown":
         text = diff.render_markdown(result, limit=args.limit)
     else:
@@ -82,19 +118,27 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if not args.out:
             raise
         raise engine.UsageError(f"cannot write {args.out}: {err}") from None
+    if args.fail_on_no_go and result.no_go():
+        why = []
+        if result.blocking:
+            why.append(f"{len(result.blocking)} blocking change{'s' if len(result.blocking) != 1 else ''}")
+        if result.policy is not None and result.policy.verdict == "NO-GO":
+            why.append(f"the head is NO-GO ({result.policy.mandatory} mandatory violations)")
+        print(f"golive: diff --fail-on-no-go: {' and '.join(why)}", file=sys.stderr)
+        return EXIT_VIOLATION
     return EXIT_OK
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """The main job: the resource tree, the counts and the policy verdict of a stack."""
-    from . import check, summary
+    from . import summary
 
     result = _synth(args)
     print(summary.tree(result))
     print()
     print(summary.counts(result))
     print()
-    checked = check.check(result)
+    checked = _check(args, result)
     print(summary.verdict(checked))
     print()
     print(summary.readiness(checked))
@@ -102,13 +146,44 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """The readiness report (Markdown): verdict, scores, failures, inventory, encryption, backups, monitoring."""
-    from . import check, report
+    """The readiness report (Markdown): verdict, scores, failures, inventory, encryption, backups, monitoring.
+
+    It also runs the pack as a first `pulumi preview` of an empty stack would, to say how
+    many mandatory checks such a preview runs and which wait for `pulumi up`.
+    """
+    from . import report
 
     result = _synth(args)
-    checked = check.check(result)
-    _emit(report.render(checked, result).rstrip("\n"), args.out)
+    checked = _check(args, result)
+    first = _check(args, _synth(args, first_preview=True))
+    _emit(report.render(checked, result, first_preview=first).rstrip("\n"), args.out)
     return EXIT_VIOLATION if checked.mandatory else EXIT_OK
+
+
+def cmd_reach(args: argparse.Namespace) -> int:
+    """Who can reach what: one path explained hop by hop (0 exists, 1 none), or the whole matrix."""
+    from . import engine, reach
+
+    if args.matrix == bool(args.source or args.destination):
+        raise engine.UsageError("reach: give --from SRC --to DST[:PORT], or --matrix")
+    if not args.matrix and not (args.source and args.destination):
+        raise engine.UsageError("reach: --from and --to go together")
+    wanted = reach.intent(reach.read_policy_config(args.policy_config), args.deployer_cidr or ())
+    net = reach.network(_synth_or_file(args), wanted)
+    if args.matrix:
+        mx = reach.matrix(net, wanted, args.protocol)
+        text = {"text": reach.matrix_text, "markdown": reach.matrix_markdown,
+                "json": lambda m: json.dumps(reach.matrix_json(m), indent=2)}[args.format](mx)
+        _emit(text.rstrip("\n"), args.out)
+        return EXIT_OK
+    destination = args.destination if "/" in args.destination or args.protocol == "tcp" else f"{args.destination}/{args.protocol}"
+    answer = reach.ask(net, args.source, destination)
+    if args.format == "json":
+        text = json.dumps(reach.answer_json(answer), indent=2)
+    else:
+        text = answer.explain()
+    _emit(text, args.out)
+    return EXIT_OK if answer.exists else EXIT_VIOLATION
 
 
 def _bench_config(stack: str, services: int | None) -> tuple[dict[str, str] | None, list[str] | None]:
@@ -137,7 +212,9 @@ def _bench_one(stack: str, services: int | None, repeat: int) -> dict[str, objec
     policies = check.load_policies()
     import_s = time.perf_counter() - t0
     config, secret_keys = _bench_config(stack, services)
-    timings: dict[str, list[float]] = {"synth": [], "check": [], "report": []}
+    from . import reach
+
+    timings: dict[str, list[float]] = {"synth": [], "check": [], "report": [], "reach": []}
     result = None
     for _ in range(repeat + 1):  # the first run is the cold one
         t = time.perf_counter()
@@ -149,6 +226,9 @@ def _bench_one(stack: str, services: int | None, repeat: int) -> dict[str, objec
         t = time.perf_counter()
         report.render(checked, result)
         timings["report"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        reach.matrix(reach.network(result))
+        timings["reach"].append(time.perf_counter() - t)
     assert result is not None
     warm = {k: statistics.median(v[1:]) for k, v in timings.items()}
     return {
@@ -160,7 +240,8 @@ def _bench_one(stack: str, services: int | None, repeat: int) -> dict[str, objec
         "synth_s": round(warm["synth"], 3),
         "check_s": round(warm["check"], 3),
         "report_s": round(warm["report"], 3),
-        "synth_check_report_s": round(sum(warm.values()), 3),
+        "synth_check_report_s": round(warm["synth"] + warm["check"] + warm["report"], 3),
+        "reach_matrix_s": round(warm["reach"], 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "repeat": repeat,
     }
@@ -223,19 +304,33 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, bench.")
+    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, reach, bench.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def stack_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--stack", default="prod", help="stack name: reads Pulumi.<stack>.yaml (default: prod)")
 
+    def pack_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--first-preview", action="store_true",
+                       help="run as `pulumi preview` of an empty stack: outputs of resources not yet created are unknown, "
+                       "and the verdict says which mandatory policies a preview runs and which wait for `pulumi up`")
+        p.add_argument("--policy-config", metavar="FILE",
+                       help="the policy pack config (the file `pulumi preview --policy-pack-config` takes); default "
+                       "policy/config/<stack>.json when it exists, `none` for the pack's defaults")
+        p.add_argument("--wire", choices=("servicer", "grpc"), default="servicer",
+                       help="servicer (default): pulumi_policy's servicer in this process, fed protobuf requests; grpc: "
+                       "start the pack as its own process and speak gRPC to it, as the Pulumi CLI does")
+
     p = sub.add_parser("synth", help="run the program under mocks and record every resource")
     stack_arg(p)
+    p.add_argument("--first-preview", action="store_true",
+                   help="as `pulumi preview` of an empty stack: outputs the cloud assigns are written as \"[unknown]\"")
     p.add_argument("--out", help="write the synth document (JSON, docs/synth-format.md) here instead of a summary")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("check", help="apply the policy pack to the synthesized stack")
     stack_arg(p)
+    pack_args(p)
     p.add_argument("--synth-file", help="check this synth document instead of synthesizing")
     p.add_argument(
         "--format",
@@ -251,26 +346,63 @@ def build_parser() -> argparse.ArgumentParser:
         "diff",
         help="structural diff of two synth documents, or of a git revision against the working tree",
         description="Compare BASE.json and HEAD.json (from `synth --out`), or with --git-base REV synthesize REV in a "
-        "temporary git worktree and diff it against the working tree. Secret values are never shown.",
+        "temporary git worktree and diff it against the working tree. Secret values are never shown. Exit codes: 0 the diff "
+        "was written, 1 with --fail-on-no-go a NO-GO head or a blocking change, 2 a usage or configuration error.",
     )
     p.add_argument("base", nargs="?", help="the base synth document")
     p.add_argument("head", nargs="?", help="the head synth document")
     p.add_argument("--git-base", metavar="REV", help="synthesize this git revision as the base and the working tree as the head")
     stack_arg(p)
-    p.add_argument("--format", choices=("markdown", "json", "text"), default="markdown")
+    p.add_argument(
+        "--format",
+        choices=("markdown", "json", "text"),
+        default="markdown",
+        help="markdown (default: the PR comment, capped by --limit), json (the whole model, for tools), text (for a terminal)",
+    )
     p.add_argument("--out", help="write the diff here")
     p.add_argument("--limit", type=int, default=65_000, help="markdown: stay below this many characters (default 65000)")
     p.add_argument("--no-policy", action="store_true", help="leave out the policy verdict and its delta")
+    p.add_argument(
+        "--fail-on-no-go",
+        action="store_true",
+        help="exit 1 when the head is NO-GO or a change cannot be carried out by `pulumi up` (a protected resource replaced "
+        "or deleted); the diff is written first",
+    )
+    p.add_argument("--preview-json", metavar="FILE", help="`pulumi preview --json` output: show the real preview's replacements beside the offline ones")
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("preview", help="the main job: resource tree, counts and policy verdict")
     stack_arg(p)
+    pack_args(p)
     p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("report", help="the readiness report (Markdown), computed from policy results and the synth")
     stack_arg(p)
+    p.add_argument("--policy-config", metavar="FILE", help="the policy pack config (default policy/config/<stack>.json)")
+    p.add_argument("--wire", choices=("servicer", "grpc"), default="servicer", help="how to reach the pack (see check --help)")
     p.add_argument("--out", help="write the report here")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "reach",
+        help="who can reach what in the declared network: one path hop by hop, or the whole matrix",
+        description="Proves a path from the declared network (routes, network ACLs both ways, security groups). "
+        "Exit 0 when the path exists, 1 when it does not (the first blocker of every candidate route is printed), "
+        "2 for a usage error. Sources: internet, vpn, deployer, alb, eks-api, nodes, database, cache, opensearch, "
+        "endpoints, isolated; destinations: the same (not vpn, deployer, isolated) and each catalog service.",
+    )
+    stack_arg(p)
+    p.add_argument("--synth-file", help="read this synth document instead of synthesizing")
+    p.add_argument("--from", dest="source", metavar="SRC", help="the source role (e.g. vpn, internet, nodes)")
+    p.add_argument("--to", dest="destination", metavar="DST[:PORTS]", help="the destination and ports: eks-api:443, alb:80,443")
+    p.add_argument("--protocol", choices=("tcp", "udp"), default="tcp")
+    p.add_argument("--matrix", action="store_true", help="every source against every destination")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="markdown only with --matrix")
+    p.add_argument("--policy-config", metavar="FILE",
+                   help="intent from the network-reach-intent entry of a pack config (as pulumi preview --policy-pack-config)")
+    p.add_argument("--deployer-cidr", action="append", metavar="CIDR", help="a deployer's address range (repeatable)")
+    p.add_argument("--out", help="write the answer here")
+    p.set_defaults(func=cmd_reach)
 
     p = sub.add_parser("preflight", help="check the AWS account (current credentials) is ready for the stack's first `pulumi up`")
     stack_arg(p)

@@ -1,9 +1,10 @@
-"""Apply the policy pack's own objects to a synthesized stack, as the Pulumi engine would.
+"""The policy verdict of a synthesized stack, as ``pulumi preview --policy-pack policy`` would give it.
 
-Each resource becomes a ``ResourceValidationArgs`` (camelCase props, options,
-provider) and the whole stack a ``StackValidationArgs`` with parent and
-dependency links, so a rule sees offline exactly what it sees under
-``pulumi preview --policy-pack policy``.
+The pack runs over the Analyzer protocol (:mod:`golive.analyzer`): every resource's
+inputs go to ``Analyze`` and the whole stack to ``AnalyzeStack``, as protobuf
+requests, and the findings are the pack's diagnostics. Accepted risks travel the
+same way: the pack reports them as advisory diagnostics of its
+``exemption-accepted-risk`` policies, so a CLI preview shows them too.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import importlib
 import pathlib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import analyzer
 from .engine import ROOT, SynthResult
 
 
@@ -38,6 +40,16 @@ class Exemption:
     reason: str
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A policy the pack could not run at preview on ``urn`` ("" for a stack policy): it needs a value only `pulumi up` knows."""
+
+    policy: str
+    urn: str
+    message: str  # the servicer's own words
+    enforcement: str  # the level it is enforced with at `pulumi up`
+
+
 @dataclass
 class PolicyInfo:
     name: str
@@ -50,6 +62,7 @@ class PolicyInfo:
     kind: str  # "resource" or "stack"
     evaluated: set[str] = field(default_factory=set)  # URNs the policy applied to
     not_applicable: bool = False
+    deferred: set[str] = field(default_factory=set)  # URNs ("" for the stack) it could not run on at preview
 
 
 @dataclass
@@ -58,6 +71,10 @@ class CheckResult:
     findings: list[Finding]
     resources: list[dict[str, Any]]
     exemptions: list[Exemption] = field(default_factory=list)
+    deferred: list[Deferred] = field(default_factory=list)
+    first_preview: bool = False
+    policy_config_source: str = "(pack defaults)"
+    reporting: set[str] = field(default_factory=set)  # every policy that sent a diagnostic (accepted-risk reporters too)
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -76,166 +93,126 @@ class CheckResult:
     def failed(self, policy: str) -> bool:
         return any(f.policy == policy for f in self.findings)
 
+    def deferred_mandatory(self) -> dict[str, list[Deferred]]:
+        """Mandatory policies that a preview could not run everywhere, with where and why."""
+        grouped: dict[str, list[Deferred]] = {}
+        for d in self.deferred:
+            if d.enforcement == "mandatory":
+                grouped.setdefault(d.policy, []).append(d)
+        return grouped
+
 
 def load_policies(root: pathlib.Path = ROOT) -> list[Any]:
     """The list ``policy/__main__.py`` hands to ``PolicyPack``."""
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    return list(importlib.import_module("policy.rules").ALL_POLICIES)
+    return analyzer.load_pack(root).policies
 
 
-def _meta() -> Mapping[str, Any]:
-    return importlib.import_module("policy.rules").META
+def _rules() -> Any:
+    return importlib.import_module("policy.rules")
 
 
-def _options(record: dict[str, Any]) -> Any:
-    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions
-
-    opts = record["options"]
-    return PolicyResourceOptions(
-        protect=opts["protect"],
-        ignore_changes=list(opts["ignoreChanges"]),
-        delete_before_replace=opts["deleteBeforeReplace"],
-        aliases=[],
-        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-        additional_secret_outputs=list(opts["additionalSecretOutputs"]),
-        parent=record["parent"],
-    )
+def exemption_policies() -> tuple[str, ...]:
+    """The pack's policies whose diagnostics are accepted risks, not violations."""
+    return tuple(_rules().EXEMPTION_POLICIES)
 
 
-class _Stack:
-    """Policy-facing views of every resource, built once per check."""
-
-    def __init__(self, resources: list[dict[str, Any]]):
-        from pulumi_policy import PolicyProviderResource, PolicyResource
-
-        self.records = resources
-        by_urn = {r["urn"]: r for r in resources}
-        self.providers: dict[str, Any] = {}
-        for r in resources:
-            if r["type"].startswith("pulumi:providers:"):
-                self.providers[r["urn"]] = PolicyProviderResource(r["type"], r["inputs"], r["urn"], r["name"])
-        self.policy_resources: dict[str, Any] = {}
-        for r in resources:
-            self.policy_resources[r["urn"]] = PolicyResource(
-                resource_type=r["type"],
-                props=r["inputs"],
-                urn=r["urn"],
-                name=r["name"],
-                opts=_options(r),
-                provider=self.provider_of(r),
-                parent=None,
-                dependencies=[],
-                property_dependencies={},
-            )
-        for r in resources:
-            pr = self.policy_resources[r["urn"]]
-            pr.parent = self.policy_resources.get(r["parent"]) if r["parent"] in by_urn else None
-            pr.dependencies = [self.policy_resources[u] for u in r["options"]["dependsOn"] if u in self.policy_resources]
-            pr.property_dependencies = {
-                prop: [self.policy_resources[u] for u in urns if u in self.policy_resources]
-                for prop, urns in r.get("propertyDependencies", {}).items()
-            }
-
-    def provider_of(self, record: dict[str, Any]) -> Any:
-        ref = record.get("provider")
-        if not ref:
-            return None
-        return self.providers.get(ref.rsplit("::", 1)[0])
+_PACKS: dict[tuple[int, ...], analyzer.InProcessPack] = {}
 
 
-def resource_args(record: dict[str, Any], stack: _Stack | None = None, config: Mapping[str, Any] | None = None) -> Any:
-    """The ``ResourceValidationArgs`` the Pulumi engine would send for ``record``.
-
-    camelCase props, resource options and the provider's own props: policy tests
-    build their input from the real synthesized resource with this.
-    """
-    from pulumi_policy import ResourceValidationArgs
-
-    return ResourceValidationArgs(
-        resource_type=record["type"],
-        props=record["inputs"],
-        urn=record["urn"],
-        name=record["name"],
-        opts=_options(record),
-        provider=stack.provider_of(record) if stack is not None else None,
-        config=dict(config or {}),
-    )
+def _in_process(policies: Sequence[Any]) -> analyzer.InProcessPack:
+    key = tuple(id(p) for p in policies)
+    if key not in _PACKS:
+        meta = _rules().META
+        types_of = {name: () if m.whole_stack else m.resource_types for name, m in meta.items()}
+        _PACKS[key] = analyzer.InProcessPack(analyzer.load_pack(), policies, types_of, last=exemption_policies())
+    return _PACKS[key]
 
 
-def _info(policy: Any) -> PolicyInfo:
-    from pulumi_policy import StackValidationPolicy
-
-    tags = tuple(policy.tags or ())
-    category = next((t.split(":", 1)[1] for t in tags if t.startswith("category:")), "Uncategorized")
-    return PolicyInfo(
-        name=policy.name,
-        description=policy.description,
-        enforcement=(policy.enforcement_level.value if policy.enforcement_level else "advisory"),
-        severity=(policy.severity.value if policy.severity else "medium"),
-        category=category,
-        remediation=policy.remediation_steps or "",
-        tags=tags,
-        kind="stack" if isinstance(policy, StackValidationPolicy) else "resource",
-    )
+def _parse_exemption(message: str) -> tuple[str, str, str] | None:
+    """(policy, message, reason) of an ``exemption-accepted-risk`` diagnostic."""
+    policy, sep, rest = message.partition(": ")
+    body, marker, reason = rest.rpartition(" (accepted risk: ")
+    if not sep or not marker or not reason.endswith(")"):
+        return None
+    return policy, body, reason[:-1]
 
 
 def check(
     synth: SynthResult,
     policies: Iterable[Any] | None = None,
-    policy_config: Mapping[str, Mapping[str, Any]] | None = None,
+    policy_config: Mapping[str, Any] | analyzer.PolicyConfig | None = None,
+    *,
+    transport: analyzer.Transport | None = None,
+    config_source: str = "(pack defaults)",
+    stack_config: Mapping[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
 ) -> CheckResult:
-    """Run every policy over ``synth``; ``policy_config`` maps policy name to pack config."""
-    from pulumi_policy import StackValidationArgs, StackValidationPolicy
-    from pulumi_policy.policy import _NotApplicableError
+    """The pack's verdict on ``synth``, obtained over the Analyzer protocol.
 
-    policies = list(policies) if policies is not None else load_policies()
-    meta = _meta()
-    base = importlib.import_module("policy.rules._base")
-    exemptions: list[tuple[str, str, str, str]] = []
-    base.EXEMPTIONS = exemptions
-    policy_config = policy_config or {}
-    stack = _Stack(synth.resources)
+    ``policies`` limits the pack to those policies (its accepted-risk policies always
+    run, so exemptions stay visible); ``policy_config`` is the content of a
+    ``--policy-pack-config`` file (policy name -> enforcement level or settings) or an
+    already reconciled :class:`golive.analyzer.PolicyConfig`; ``transport`` defaults to
+    pulumi_policy's servicer in this process.
+    """
+    all_policies = load_policies()
+    chosen = list(policies) if policies is not None else list(all_policies)
+    names = {p.name for p in chosen}
+    chosen += [p for p in all_policies if p.name in exemption_policies() and p.name not in names]
+    order = {id(p): i for i, p in enumerate(all_policies)}
+    chosen.sort(key=lambda p: order.get(id(p), len(order)))
+    if transport is None:
+        transport = _in_process(chosen)
+    analysis = analyzer.analyze(synth, transport, policy_config, config_source=config_source, stack_config=stack_config,
+                                secret_keys=secret_keys)
+    return _result(synth, analysis, {p.name for p in chosen})
+
+
+def _result(synth: SynthResult, analysis: analyzer.Analysis, chosen: set[str]) -> CheckResult:
+    meta = _rules().META
+    accepted_names = set(exemption_policies())
     infos: dict[str, PolicyInfo] = {}
+    for name, m in analysis.metas.items():
+        if name not in chosen or name in accepted_names:
+            continue
+        level = analysis.config.levels.get(name, m.enforcement)
+        info = PolicyInfo(name=name, description=m.description, enforcement=level, severity=m.severity, category=m.category,
+                          remediation=m.remediation, tags=m.tags, kind=m.kind)
+        if level != "disabled":
+            types = meta[name].resource_types if name in meta else ()
+            info.evaluated = {r["urn"] for r in synth.resources if not types or r["type"] in types}
+            skipped = analysis.not_applicable.get(name, set())
+            info.evaluated -= skipped
+            info.not_applicable = "" in skipped or (bool(skipped) and not info.evaluated)
+        infos[name] = info
     findings: list[Finding] = []
-
-    try:
-        for policy in policies:
-            info = _info(policy)
-            infos[policy.name] = info
-            if info.enforcement == "disabled":
-                continue
-            config = dict(policy_config.get(policy.name, {}))
-            reported: list[tuple[str, str | None]] = []
-
-            def report(message: str, urn: str | None = None, _sink: list = reported) -> None:
-                _sink.append((message, urn))
-
-            if isinstance(policy, StackValidationPolicy):
-                args = StackValidationArgs(resources=list(stack.policy_resources.values()), config=config)
-                types = meta[policy.name].resource_types if policy.name in meta else ()
-                info.evaluated = {r["urn"] for r in synth.resources if not types or r["type"] in types}
-                try:
-                    policy.validate(args, report)
-                except _NotApplicableError:
-                    info.not_applicable = True
-            else:
-                types = meta[policy.name].resource_types if policy.name in meta else None
-                validators = policy.validate if isinstance(policy.validate, list) else [policy.validate]
-                for record in synth.resources:
-                    if types is not None and record["type"] not in types:
-                        continue
-                    args = resource_args(record, stack, config)
-                    info.evaluated.add(record["urn"])
-                    for validate in validators:
-                        try:
-                            validate(args, lambda message, urn=None, _u=record["urn"]: report(message, urn or _u))
-                        except _NotApplicableError:
-                            info.evaluated.discard(record["urn"])
-            for message, urn in reported:
-                findings.append(Finding(policy.name, urn, message, info.enforcement, info.severity, info.category))
-    finally:
-        base.EXEMPTIONS = None
+    exemptions: set[Exemption] = set()
+    deferred: list[Deferred] = []
+    reporting: set[str] = set()
+    for d in analysis.diagnostics:
+        if not d.deferred:
+            reporting.add(d.policy)
+        if d.deferred:
+            level = analysis.config.levels.get(d.policy, "advisory")
+            deferred.append(Deferred(d.policy, d.urn, d.message, level))
+            if d.policy in infos:
+                infos[d.policy].deferred.add(d.urn)
+                infos[d.policy].evaluated.discard(d.urn)
+                if not d.urn:
+                    infos[d.policy].evaluated.clear()
+            continue
+        if d.policy in accepted_names:
+            parsed = _parse_exemption(d.message)
+            if parsed is not None:
+                exemptions.add(Exemption(parsed[0], d.urn, parsed[1], parsed[2]))
+            continue
+        info = infos.get(d.policy)
+        findings.append(Finding(d.policy, d.urn or None, d.message, d.enforcement, d.severity,
+                                info.category if info else "Uncategorized"))
     findings.sort(key=lambda f: (f.enforcement != "mandatory", f.policy, f.urn or "", f.message))
-    accepted = sorted({Exemption(*e) for e in exemptions}, key=lambda e: (e.policy, e.urn, e.message))
-    return CheckResult(policies=infos, findings=findings, resources=synth.resources, exemptions=accepted)
+    deferred.sort(key=lambda d: (d.enforcement != "mandatory", d.policy, d.urn))
+    accepted = sorted(exemptions, key=lambda e: (e.policy, e.urn, e.message))
+    return CheckResult(policies=infos, findings=findings, resources=synth.resources, exemptions=accepted, deferred=deferred,
+                       first_preview=synth.first_preview, policy_config_source=analysis.config.source, reporting=reporting)

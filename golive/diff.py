@@ -8,6 +8,11 @@ marker ``[secret]`` in both documents, so a change of a secret's *value* cannot
 be seen here; what can be seen is a path becoming secret, or a secret input
 appearing or disappearing. In ``--git-base`` mode the stack files' ``secure:``
 ciphertexts are compared too, which catches a rotated secret config value.
+
+A changed property that the providers replace on change (``replacements.json``, generated
+from the providers' source) makes an update a replacement, with the property named. A
+replacement (or deletion) of a ``protect``ed resource is a blocking finding: ``pulumi up``
+would stop halfway. Replacing a data-holding resource is flagged even when unprotected.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from . import replacements
 from .engine import ROOT, SECRET_MARKER, SynthResult, UsageError, stack_file
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -92,10 +98,21 @@ class ResourceChange:
     warnings: list[str] = field(default_factory=list)
     inputs: dict[str, Any] | None = None  # what a created resource will get
     secret_paths: tuple[str, ...] = ()
+    replaced_by: list[replacements.Replacement] = field(default_factory=list)  # the properties that force it
+    delete_first: bool = False  # deleteBeforeReplace: the old one goes before the new one exists
 
     @property
     def symbol(self) -> str:
+        if self.op == "replace" and self.delete_first:
+            return "∓"
         return SYMBOL[self.op]
+
+    @property
+    def what(self) -> str:
+        """How the change is carried out, in words."""
+        words = {"create": "to create", "delete": "to delete", "update": "to update", "replace": "to replace",
+                 "rename": "renamed (replaced)"}[self.op]
+        return words + (" (delete first)" if self.delete_first else "")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -115,7 +132,28 @@ class ResourceChange:
                 out[key] = getattr(self, key)
         if self.inputs is not None:
             out["inputs"] = self.inputs
+        if self.replaced_by:
+            out["replacedBy"] = [
+                {k: v for k, v in {"path": r.path, "rule": r.rule, "terraform": r.terraform, "conditional": r.conditional}.items() if v}
+                for r in self.replaced_by
+            ]
+        if self.delete_first:
+            out["deleteFirst"] = True
         return out
+
+
+@dataclass
+class DiffFinding:
+    """Something the change does that a reviewer must act on: ``blocking`` (the ``pulumi up`` fails) or ``data``."""
+
+    level: str  # blocking | data
+    urn: str
+    type: str
+    name: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -148,6 +186,16 @@ class StackDiff:
     secret_config: list[tuple[str, str]] = field(default_factory=list)  # (key, added|removed|changed)
     policy: PolicyDelta | None = None
     notes: list[str] = field(default_factory=list)
+    findings: list[DiffFinding] = field(default_factory=list)
+    preview: Any = None  # PreviewComparison, when a real `pulumi preview --json` was given
+
+    @property
+    def blocking(self) -> list[DiffFinding]:
+        return [f for f in self.findings if f.level == "blocking"]
+
+    def no_go(self) -> bool:
+        """What a CI gate fails on: a NO-GO head, or a change that `pulumi up` cannot carry out."""
+        return bool(self.blocking) or (self.policy is not None and self.policy.verdict == "NO-GO")
 
     def count(self, *ops: str) -> int:
         return sum(1 for r in self.resources if r.op in ops)
@@ -178,6 +226,10 @@ class StackDiff:
             "outputs": [c.to_dict() for c in self.outputs],
             "secretConfig": [{"key": k, "change": c} for k, c in self.secret_config],
             "policy": self.policy.to_dict() if self.policy else None,
+            "findings": [f.to_dict() for f in self.findings],
+            "blocking": len(self.blocking),
+            "replacementTable": replacements.sources_line(),
+            "preview": self.preview.to_dict() if self.preview else None,
             "notes": self.notes,
         }
 
@@ -526,13 +578,66 @@ def diff_documents(base: dict[str, Any], head: dict[str, Any], base_label: str =
         )
         if follows:
             c.hints.append(f"some values come from {', '.join(f'`{n}`' for n in follows)}, which is replaced or renamed")
+    for c in changes:
+        if c.op == "update" and c.custom:
+            _judge_replacement(c, old_idx[c.urn], new_idx[c.urn], new_idx)
     changes.sort(key=lambda c: (c.component, ORDER[c.op], c.type, c.name))
     outputs = diff_values(base.get("outputs") or {}, head.get("outputs") or {})
     for out in outputs:
         if SECRET_MARKER in (out.old, out.new):
             out.secret = out.secret or "secret output"
     stack = head.get("stack") or base.get("stack") or "?"
-    return StackDiff(stack, base_label, head_label, changes, unchanged, outputs)
+    result = StackDiff(stack, base_label, head_label, changes, unchanged, outputs)
+    result.findings = _findings(changes, old_idx)
+    return result
+
+
+def _judge_replacement(rc: ResourceChange, old: dict[str, Any], new: dict[str, Any], index: dict[str, dict[str, Any]]) -> None:
+    """Turn an update into a replacement when a changed property is one the provider replaces on."""
+    provider = index.get(_provider_urn(new)) or {}
+    found, unknown = replacements.match(new["type"], rc.changes, old, new, provider.get("inputs") or {})
+    what = replacements.title(new["type"])
+    certain = [r for r in found if not r.conditional]
+    for r in certain:
+        rc.reasons.append(f"changing `{r.path}` creates a new {what}" + (f" (`{r.terraform}` forces a new resource)" if r.terraform else ""))
+    for r in found:
+        if r.conditional:
+            rc.warnings.append(f"changing `{r.path}` may create a new {what}: the provider decides at plan time ({r.conditional})")
+    for path in unknown:
+        rc.hints.append(f"`{path}` is newer than the provider source the replacement table was built from: only `pulumi preview` "
+                        "knows whether changing it replaces the resource")
+    if certain:
+        rc.op = "replace"
+        rc.replaced_by = found
+        rc.delete_first = bool((new.get("options") or {}).get("deleteBeforeReplace"))
+        if rc.delete_first:
+            rc.reasons.append("`deleteBeforeReplace`: Pulumi deletes the old one before it creates the new one (a gap in service)")
+        rc.warnings.extend(w for w in _deletion_warnings(old) if w.startswith("retainOnDelete"))
+    if rc.op == "update" and any(c.path == "(provider)" for c in rc.changes) and new["type"].startswith("kubernetes:"):
+        rc.warnings.append("its provider changed: a Kubernetes provider for another cluster replaces every resource it manages")
+
+
+def _findings(changes: list[ResourceChange], old_idx: dict[str, dict[str, Any]]) -> list[DiffFinding]:
+    """Blocking findings (a protected resource that would be replaced or deleted) and data-holding replacements."""
+    out: list[DiffFinding] = []
+    for rc in changes:
+        if rc.op not in ("replace", "rename", "delete"):
+            continue
+        old = old_idx.get(rc.old_urn or rc.urn) or {}
+        why = (rc.reasons[0] if rc.reasons else "it is deleted") if rc.op != "delete" else "it is deleted from the program"
+        data = replacements.DATA_HOLDING.get(old.get("type") or rc.type)
+        anchor = data[1] if data else "protected-resources"
+        doc = f"{replacements.DOC}#{anchor}"
+        if (old.get("options") or {}).get("protect"):
+            out.append(DiffFinding(
+                "blocking", rc.urn, rc.type, rc.name,
+                f"this `pulumi up` will fail: {rc.name} is protected and {why}; {replacements.remedy(old.get('type') or rc.type, rc.replaced_by)}, "
+                f"see {doc}",
+            ))
+        elif data:
+            verb = "deleting" if rc.op == "delete" else "replacing"
+            out.append(DiffFinding("data", rc.urn, rc.type, rc.name, f"{verb} {rc.name} loses {data[0]} ({why}); see {doc}"))
+    return out
 
 
 # --------------------------------------------------------------------------- policy delta
@@ -605,8 +710,12 @@ def created_properties(rc: ResourceChange) -> list[tuple[str, Any]]:
 
 def render_text(diff: StackDiff) -> str:
     lines = [f"golive diff · stack {diff.stack} · {diff.base_label} → {diff.head_label}", f"{diff.summary()} ({diff.unchanged} unchanged)"]
+    for f in diff.findings:
+        lines.append(f"{'BLOCKING' if f.level == 'blocking' else 'DATA'}: {f.message}")
     for rc in diff.resources:
         title = f"{rc.symbol} {rc.type}  {rc.name}"
+        if rc.delete_first:
+            title += "  (delete first)"
         if rc.old_name and rc.old_name != rc.name:
             title += f"  (was {rc.old_name})"
         lines.append(f"  {title}    [{rc.component}]")
@@ -633,6 +742,10 @@ def render_text(diff: StackDiff) -> str:
         lines.append(f"policy verdict (head): {p.verdict} · {p.mandatory} mandatory, {p.advisory} advisory · {len(p.new)} new, {len(p.fixed)} fixed")
         lines.extend(f"  new [{f.enforcement}] {f.policy}: {_short(f.urn)}: {f.message}" for f in p.new)
         lines.extend(f"  fixed [{f.enforcement}] {f.policy}: {_short(f.urn)}" for f in p.fixed)
+    if diff.preview is not None:
+        lines.extend(diff.preview.text_lines())
+    if diff.blocking:
+        lines.append(f"blocking: {len(diff.blocking)} change{'s' if len(diff.blocking) != 1 else ''} that `pulumi up` cannot carry out")
     return "\n".join(lines)
 
 
@@ -667,7 +780,7 @@ def _resource_block(rc: ResourceChange) -> str:
     if rc.op == "create" and not count and not (rc.reasons or rc.warnings or rc.hints):
         kind = "component" if not rc.custom else "no inputs"
         return f"- <code>{rc.symbol}</code> <b>{_html(rc.name)}</b> <code>{_html(rc.type)}</code> · to create · {kind}\n\n"
-    what = {"create": "to create", "delete": "to delete", "update": "to update", "replace": "to replace", "rename": "renamed (replaced)"}[rc.op]
+    what = rc.what
     detail = f"{count} propert{'ies' if count != 1 else 'y'}" if rc.op != "delete" else "all of it"
     was = f" (was <code>{_html(rc.old_name)}</code>)" if rc.old_name and rc.old_name != rc.name else ""
     lines = [
@@ -736,6 +849,23 @@ def _component_table(diff: StackDiff) -> list[str]:
     return lines
 
 
+def _blocking_section(diff: StackDiff) -> list[str]:
+    if not diff.findings:
+        return []
+    lines = []
+    blocking = diff.blocking
+    if blocking:
+        lines += [f"**⛔ Blocking — {len(blocking)} change{'s' if len(blocking) != 1 else ''} that `pulumi up` cannot carry out**", ""]
+        lines += [f"- **{_html(f.name)}** `{f.type}`: {_html(f.message)}" for f in blocking[:MAX_ATTENTION]]
+        lines.append("")
+    data = [f for f in diff.findings if f.level == "data"]
+    if data:
+        lines += ["**Data-holding resources replaced or deleted**", ""]
+        lines += [f"- **{_html(f.name)}** `{f.type}`: {_html(f.message)}" for f in data[:MAX_ATTENTION]]
+        lines.append("")
+    return lines
+
+
 def _attention(diff: StackDiff) -> list[str]:
     items = []
     for rc in diff.resources:
@@ -782,13 +912,13 @@ def render_markdown(diff: StackDiff, limit: int = DEFAULT_LIMIT) -> str:
     Stays below ``limit`` characters: resource blocks that do not fit are summarized
     (counts by change and type) instead of being cut.
     """
-    from .formats import md_escape
+    from .formats import md_code, md_escape
 
     head = [
         marker(diff.stack),
         f"### golive diff · stack `{diff.stack}`",
         "",
-        f"{md_escape(diff.base_label)} → {md_escape(diff.head_label)}",
+        f"{md_code(diff.base_label)} → {md_code(diff.head_label)}",
         "",
     ]
     if diff.resources:
@@ -797,6 +927,7 @@ def render_markdown(diff: StackDiff, limit: int = DEFAULT_LIMIT) -> str:
         extra = f" · {replaced} to replace" + (f" ({renamed} renamed)" if renamed else "") if replaced else ""
         head += [f"**{diff.summary()}**{extra} · {diff.unchanged} unchanged", ""]
         head += _component_table(diff) + [""]
+        head += _blocking_section(diff)
         head += _attention(diff)
     else:
         head += [f"**No resource changes** ({diff.unchanged} resources unchanged).", ""]
@@ -814,8 +945,12 @@ def render_markdown(diff: StackDiff, limit: int = DEFAULT_LIMIT) -> str:
             tail.append(f"| {_cell_path(c.path)} | {old} | {new} |")
         tail += ["", "</details>", ""]
     tail += _policy_section(diff)
+    if diff.preview is not None:
+        tail += diff.preview.markdown_lines()
     tail += ["<sub>Offline structural diff of the synth documents (`python -m golive diff`): no cloud credentials, "
-             "secret values never shown. Provider-side replacements (immutable properties) are visible only in `pulumi preview`.</sub>"]
+             "secret values never shown. Replacements are predicted from the providers' replace-on-change rules "
+             f"({md_escape(replacements.sources_line())}); what only the provider sees (values it normalises, drift, "
+             "its own plan-time decisions) shows in `pulumi preview`: see docs/replacements.md.</sub>"]
 
     head_text, tail_text = "\n".join(head) + "\n", "\n".join(tail) + "\n"
     reserve = 3_000  # for the summary of what did not fit
@@ -860,6 +995,19 @@ def _git(root: pathlib.Path, *args: str) -> str:
     if proc.returncode != 0:
         raise UsageError(f"git {' '.join(args)}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout.strip()
+
+
+def _resolve(root: pathlib.Path, rev: str) -> str:
+    """The commit of ``rev``, or a usage error with git's own reason."""
+    proc = subprocess.run(["git", "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}"], cwd=root,
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode == 0:
+        return proc.stdout.strip()
+    reason = (proc.stderr.strip() or proc.stdout.strip()).removeprefix("fatal: ")
+    probe = subprocess.run(["git", "cat-file", "-t", "--end-of-options", rev], cwd=root, capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0 and probe.stderr.strip():
+        reason = probe.stderr.strip().removeprefix("fatal: ")
+    raise UsageError(f"--git-base {rev}: git cannot resolve that revision ({reason}); give a branch, tag or commit of this repository")
 
 
 def _secure_values(path: pathlib.Path) -> dict[str, str]:
@@ -920,10 +1068,10 @@ def synth_git(rev: str, stack: str, root: pathlib.Path = ROOT) -> tuple[dict[str
     root = pathlib.Path(root).resolve()
     top = pathlib.Path(_git(root, "rev-parse", "--show-toplevel")).resolve()
     prefix = root.relative_to(top)
-    sha = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    sha = _resolve(root, rev)
     head_sha = _git(root, "rev-parse", "--verify", "HEAD")
     dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no", "--", "."))
-    base_label = f"`{rev}` ({sha[:12]})"
+    base_label = f"{rev} ({sha[:12]})"
     head_label = f"working tree ({head_sha[:12]}{' + uncommitted changes' if dirty else ''})"
     notes: list[str] = []
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="golive-diff-"))
@@ -977,10 +1125,81 @@ def diff_files(base_path: str | pathlib.Path, head_path: str | pathlib.Path, wit
         if not isinstance(doc, dict) or not isinstance(doc.get("resources"), list):
             raise UsageError(f"{path} is not a synth document (no `resources` list)")
         docs.append(doc)
-    result = diff_documents(docs[0], docs[1], f"`{pathlib.Path(base_path).name}`", f"`{pathlib.Path(head_path).name}`")
+    result = diff_documents(docs[0], docs[1], pathlib.Path(base_path).name, pathlib.Path(head_path).name)
     if with_policy:
         result.policy = policy_delta(docs[0], docs[1], result, policies)
     return result
+
+
+# --------------------------------------------------------------------------- the real `pulumi preview --json`
+
+_REPLACE_OPS = {"replace", "create-replacement", "delete-replaced"}
+
+
+@dataclass
+class PreviewComparison:
+    """The offline prediction beside what a real ``pulumi preview --json`` planned (provider-side diffs included)."""
+
+    counts: dict[str, int]
+    agree: list[tuple[str, str]]  # (name, real replace reasons)
+    only_preview: list[tuple[str, str, str]]  # (name, type, reasons): what the offline diff could not know
+    only_offline: list[tuple[str, str]]  # (name, what offline predicted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changeSummary": self.counts,
+            "replacementsBoth": [{"name": n, "reasons": r} for n, r in self.agree],
+            "replacementsOnlyInPreview": [{"name": n, "type": t, "reasons": r} for n, t, r in self.only_preview],
+            "replacementsOnlyOffline": [{"name": n, "offline": w} for n, w in self.only_offline],
+        }
+
+    def text_lines(self) -> list[str]:
+        lines = [f"pulumi preview: {', '.join(f'{k} {v}' for k, v in sorted(self.counts.items()))}"]
+        lines += [f"  replace (both): {n} ({r})" for n, r in self.agree]
+        lines += [f"  replace (only pulumi preview): {n} {t} ({r})" for n, t, r in self.only_preview]
+        lines += [f"  replace (only offline): {n}: {w}" for n, w in self.only_offline]
+        return lines
+
+    def markdown_lines(self) -> list[str]:
+        from .formats import md_escape
+
+        lines = ["#### Real `pulumi preview`", "",
+                 "Changes planned: " + (", ".join(f"{k} **{v}**" for k, v in sorted(self.counts.items())) or "none"), ""]
+        if not (self.agree or self.only_preview or self.only_offline):
+            return [*lines, "No replacement, offline or in the real preview.", ""]
+        lines += ["| Resource | offline diff | pulumi preview |", "|---|---|---|"]
+        lines += [f"| {md_escape(n)} | replace | replace ({md_escape(r) or 'no reason given'}) |" for n, r in self.agree]
+        lines += [f"| {md_escape(n)} `{t}` | update or unchanged | **replace** ({md_escape(r) or 'no reason given'}) |"
+                  for n, t, r in self.only_preview]
+        lines += [f"| {md_escape(n)} | replace: {md_escape(w)} | not replaced |" for n, w in self.only_offline]
+        return [*lines, ""]
+
+
+def compare_preview(diff: StackDiff, path: str | pathlib.Path) -> PreviewComparison:
+    """Read ``pulumi preview --json`` output and set it beside the offline replacements."""
+    try:
+        data = json.loads(pathlib.Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise UsageError(f"cannot read the pulumi preview output {path}: {err}") from None
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if not isinstance(steps, list):
+        raise UsageError(f"{path} is not `pulumi preview --json` output (no `steps` list)")
+    counts = {k: int(v) for k, v in (data.get("changeSummary") or {}).items() if k != "same" and isinstance(v, int) and v}
+    real: dict[tuple[str, str], list[str]] = {}
+    for step in steps:
+        if not isinstance(step, dict) or step.get("op") not in _REPLACE_OPS:
+            continue
+        urn = str(step.get("urn") or "")
+        key = (urn.rsplit("::", 1)[-1], urn.split("::")[-2].rsplit("$", 1)[-1] if urn.count("::") >= 3 else "")
+        reasons = real.setdefault(key, [])
+        for reason in step.get("replaceReasons") or []:
+            if reason not in reasons:
+                reasons.append(str(reason))
+    offline = {(rc.name, rc.type): rc for rc in diff.resources if rc.op in ("replace", "rename")}
+    agree = [(n, ", ".join(real[(n, t)])) for (n, t) in sorted(offline) if (n, t) in real]
+    only_preview = [(n, t, ", ".join(r)) for (n, t), r in sorted(real.items()) if (n, t) not in offline]
+    only_offline = [(n, "; ".join(rc.reasons)[:200]) for (n, t), rc in sorted(offline.items()) if (n, t) not in real]
+    return PreviewComparison(counts, agree, only_preview, only_offline)
 
 
 RENDER = {"markdown": render_markdown, "json": render_json, "text": render_text}

@@ -28,6 +28,9 @@ from . import mocks as golive_mocks
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROJECT = "golive"
 SECRET_MARKER = "[secret]"
+# A value the engine cannot know yet (an output of a resource a first preview has not created).
+UNKNOWN_MARKER = "[unknown]"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 # The Pulumi wire format tags special values with this key (see pulumi.runtime.rpc).
 _SIG = "4dabf18193072939515e22adb298388d"
@@ -51,16 +54,18 @@ class SynthResult:
     project: str
     resources: list[dict[str, Any]]
     outputs: dict[str, Any] = field(default_factory=dict)
+    first_preview: bool = False
 
     def document(self) -> dict[str, Any]:
-        return {"stack": self.stack, "project": self.project, "resources": self.resources, "outputs": self.outputs}
+        return {"stack": self.stack, "project": self.project, "firstPreview": self.first_preview,
+                "resources": self.resources, "outputs": self.outputs}
 
     def to_json(self) -> str:
         return json.dumps(self.document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> SynthResult:
-        return cls(doc["stack"], doc["project"], doc["resources"], doc.get("outputs", {}))
+        return cls(doc["stack"], doc["project"], doc["resources"], doc.get("outputs", {}), bool(doc.get("firstPreview")))
 
     # Helpers used by tests and by the policy checker.
     def of_type(self, type_: str) -> list[dict[str, Any]]:
@@ -117,6 +122,28 @@ def flatten_config(raw: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     return config, secret_keys
 
 
+# --------------------------------------------------------------------------- URNs
+
+
+def qualified_type(urn: str) -> str:
+    """The ``parent$…$type`` part of a URN (``urn:pulumi:<stack>::<project>::<qualified type>::<name>``)."""
+    return urn.split("::")[2]
+
+
+def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """The URN the Pulumi engine gives a resource (``generateURN`` in pulumi/pkg).
+
+    The root stack's type is left out; any other parent contributes its whole qualified
+    type, so a grandchild's URN names every ancestor component. (The SDK's mock monitor
+    keeps only the last parent type and prefixes top-level resources with the stack type:
+    URNs that ``pulumi stack --show-urns``, ``--target`` and aliases would not match.)
+    """
+    parent_type = qualified_type(parent) if parent else ""
+    if parent_type == ROOT_STACK_TYPE:
+        parent_type = ""
+    return f"urn:pulumi:{stack}::{project}::{parent_type + '$' if parent_type else ''}{type_}::{name}"
+
+
 # --------------------------------------------------------------------------- wire values
 
 
@@ -126,13 +153,17 @@ def _plain(value: Any, secret_paths: list[str], path: str) -> Any:
         sig = value.get(_SIG)
         if sig == _SECRET_SIG:
             secret_paths.append(path)
-            return SECRET_MARKER
+            # A secret whose value is not known yet (a first preview's generated password) is unknown to analyzers too.
+            return UNKNOWN_MARKER if value.get("value") == _UNKNOWN else SECRET_MARKER
         if sig == _RESOURCE_SIG:
-            return value.get("id") or value.get("urn")
+            # Marshalled as the engine sends it to analyzers: the id (unknown before creation), else the URN.
+            return _plain(value.get("id") or value.get("urn"), secret_paths, path)
         if sig == _OUTPUT_SIG:
             if value.get("secret"):
                 secret_paths.append(path)
-                return SECRET_MARKER
+                return SECRET_MARKER if "value" in value and value["value"] != _UNKNOWN else UNKNOWN_MARKER
+            if "value" not in value:
+                return UNKNOWN_MARKER
             return _plain(value.get("value"), secret_paths, path)
         if sig in (_ASSET_SIG, _ARCHIVE_SIG):
             return {k: v for k, v in value.items() if k != _SIG and not isinstance(v, dict)}
@@ -142,7 +173,7 @@ def _plain(value: Any, secret_paths: list[str], path: str) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if value == _UNKNOWN:
-        return "[unknown]"
+        return UNKNOWN_MARKER
     return value
 
 
@@ -179,12 +210,18 @@ def _make_monitor_class() -> type:
     class RecordingMonitor(MockMonitor):
         """The SDK's mock monitor, keeping what a real engine would receive."""
 
-        def __init__(self, mocks: Any, root: pathlib.Path):
+        def __init__(self, mocks: Any, root: pathlib.Path, first_preview: bool = False):
             super().__init__(mocks)
             self.records: dict[str, dict[str, Any]] = {}
             self.stack_outputs: dict[str, Any] = {}
             self._root = root
+            self._first_preview = first_preview
             self._lock = threading.Lock()
+
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            from pulumi.runtime.settings import get_project, get_stack
+
+            return engine_urn(get_stack(), get_project(), parent, type_, name)
 
         def _source(self, request: Any) -> dict[str, Any] | None:
             """The first frame of the project's own code that declared the resource."""
@@ -208,24 +245,36 @@ def _make_monitor_class() -> type:
             The inputs go back on the wire as they came (secrets stay wrapped, resource
             references stay references), so nothing needs re-serializing: unlike the
             SDK's MockMonitor this never re-enters the event loop, which lets the
-            engine run every RPC inline.
+            engine run every RPC inline. In a first preview the answer is what the
+            engine gives for a resource it has yet to create: no id, and of the
+            computed outputs only those a provider's Check fills in (auto-names); the
+            SDK then resolves every other output as unknown.
             """
             from google.protobuf import struct_pb2
             from pulumi.runtime.proto import resource_pb2
 
             urn = self.make_urn(request.parent, request.type, request.name)
-            if request.type == "pulumi:pulumi:Stack":
+            if request.type == ROOT_STACK_TYPE:
                 return resource_pb2.RegisterResourceResponse(urn=urn)
             raw = _struct_to_python(request.object)
-            resource_id, computed = self.mocks.computed(request.type, request.name, _unwrap(raw), request.provider, urn)
+            resource_id, computed, known_at_preview = self.mocks.outputs(
+                request.type, request.name, _unwrap(raw), request.provider, urn)
+            if self._first_preview:
+                resource_id = ""
+                answered = {key: computed[key] for key in sorted(known_at_preview)}
+                if isinstance(answered.get("metadata"), dict):
+                    answered["metadata"] = {k: v for k, v in answered["metadata"].items() if k != "uid"}
+            else:
+                answered = computed
             outputs = struct_pb2.Struct()
             outputs.CopyFrom(request.object)
-            for key, value in computed.items():
+            for key, value in answered.items():
                 outputs[key] = value
             response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=outputs)
-            self.resources[urn] = self.ResourceRegistration(urn, resource_id, {**raw, **computed})
+            self.resources[urn] = self.ResourceRegistration(urn, resource_id, {**raw, **answered})
             secret_paths: list[str] = []
             inputs = _plain(raw, secret_paths, "")
+            secret_outputs = golive_mocks.SECRET_OUTPUTS.get(request.type, frozenset()) | set(request.additionalSecretOutputs)
             record = {
                 "urn": response.urn,
                 "type": request.type,
@@ -235,6 +284,11 @@ def _make_monitor_class() -> type:
                 "provider": request.provider or None,
                 "inputs": inputs,
                 "secretInputs": sorted(secret_paths),
+                "computed": {
+                    key: SECRET_MARKER if key in secret_outputs else
+                    _plain(answered[key], [], key) if key in answered else UNKNOWN_MARKER
+                    for key in sorted(computed) if key not in raw
+                },
                 "propertyDependencies": {
                     prop: sorted(set(deps.urns)) for prop, deps in sorted(request.propertyDependencies.items()) if deps.urns
                 },
@@ -244,7 +298,9 @@ def _make_monitor_class() -> type:
                     "dependsOn": sorted(set(request.dependencies)),
                     "ignoreChanges": sorted(request.ignoreChanges),
                     "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                    "deleteBeforeReplaceDefined": bool(request.deleteBeforeReplaceDefined),
                     "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
+                    "replaceOnChanges": sorted(request.replaceOnChanges),
                 },
                 "source": self._source(request),
             }
@@ -327,20 +383,25 @@ def synth(
     config: dict[str, str] | None = None,
     secret_keys: list[str] | None = None,
     program: Callable[[], None] | None = None,
+    first_preview: bool = False,
 ) -> SynthResult:
     """Run the program of ``root`` (or ``program``) under mocks and return what it registered.
 
     ``config`` replaces the stack file's config when given (tests use it to try
     variations); raises ``components.config.ConfigError`` for invalid config.
+    ``first_preview``: run as ``pulumi preview`` of an empty stack does, where every
+    output the cloud assigns (ids, ARNs, endpoints) is unknown; otherwise outputs
+    are known, as when ``pulumi up`` registers each resource.
     """
     if config is None:
         config, file_secret_keys = load_stack_config(stack, root)
         secret_keys = file_secret_keys if secret_keys is None else secret_keys
     with _RUN_LOCK:
-        return _run(stack, root, config, secret_keys or [], program)
+        return _run(stack, root, config, secret_keys or [], program, first_preview)
 
 
-def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: list[str], program: Callable[[], None] | None) -> SynthResult:
+def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: list[str], program: Callable[[], None] | None,
+         first_preview: bool) -> SynthResult:
     import pulumi
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime import stack as pulumi_stack
@@ -352,7 +413,7 @@ def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: li
     region = _config_value(config, "region", "eu-west-1")
     account = _config_value(config, "accountId", "123456789012")
     mocks = golive_mocks.GoliveMocks(default_region=region, account_id=account)
-    monitor = _make_monitor_class()(mocks, root)
+    monitor = _make_monitor_class()(mocks, root, first_preview)
 
     from pulumi.runtime import resource as pulumi_resource
 
@@ -364,7 +425,7 @@ def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: li
     pulumi_settings.ROOT.set(None)
     _drop_pending_outputs(pulumi_settings)
     set_all_config(dict(config), list(secret_keys))
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=first_preview, monitor=monitor)
 
     added_path = False
     if str(root) not in sys.path:
@@ -409,7 +470,7 @@ def _run(stack: str, root: pathlib.Path, config: dict[str, str], secret_keys: li
         loop.close()
         asyncio.set_event_loop(None)
     resources = [monitor.records[urn] for urn in sorted(monitor.records)]
-    return SynthResult(stack=stack, project=PROJECT, resources=resources, outputs=monitor.stack_outputs)
+    return SynthResult(stack=stack, project=PROJECT, resources=resources, outputs=monitor.stack_outputs, first_preview=first_preview)
 
 
 def _retrieve_exceptions(loop: asyncio.AbstractEventLoop) -> None:
@@ -441,6 +502,9 @@ async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
         output = pulumi.Output.from_input(value)
         if await output.is_secret():
             resolved[key] = SECRET_MARKER
+            continue
+        if not await output.is_known():
+            resolved[key] = UNKNOWN_MARKER
             continue
         plain = await output.future()
         resolved[key] = _plain(json.loads(json.dumps(plain, default=str)), [], key)

@@ -38,6 +38,11 @@ _EC2_ID_PREFIX = {
 }
 
 
+# Outputs the providers' schemas mark secret: never written to the synth document.
+SECRET_OUTPUTS = {
+    "random:index/randomPassword:RandomPassword": frozenset({"result", "bcryptHash"}),
+}
+
 # Pulumi's autonamer appends "-" and this many random characters to the logical name.
 AUTONAME_RANDOM_CHARS = 7
 
@@ -85,20 +90,32 @@ class GoliveMocks(pulumi.runtime.Mocks):
 
     def computed(self, typ: str, name: str, inputs: dict[str, Any], provider: str, urn: str) -> tuple[str, dict[str, Any]]:
         """The id and the outputs the cloud would add to ``inputs`` for the resource ``urn``."""
+        resource_id, extra, _ = self.outputs(typ, name, inputs, provider, urn)
+        return resource_id, extra
+
+    def outputs(self, typ: str, name: str, inputs: dict[str, Any], provider: str, urn: str) -> tuple[str, dict[str, Any], set[str]]:
+        """The id, the added outputs, and which of those a preview already knows.
+
+        A provider's Check fills in auto-names before anything is created, so a first
+        preview knows them; everything else the cloud assigns (ids, ARNs, endpoints)
+        it does not.
+        """
         if typ.startswith("pulumi:providers:"):
             with self._lock:
                 self._provider_regions[urn] = inputs.get("region") or self.default_region
-            return digest(urn, length=32), {}
+            return digest(urn, length=32), {}, set()
         provider_urn = provider.rsplit("::", 1)[0] if provider else ""
         with self._lock:
             region = self._provider_regions.get(provider_urn, self.default_region)
         ctx = _Ctx(typ=typ, urn=urn, name=name, region=region, account=self.account_id, inputs=inputs)
         builder = _BUILDERS.get(typ)
         if builder is not None:
-            return builder(ctx)
-        if typ.startswith("kubernetes:"):
-            return _kubernetes(ctx, typ)
-        return _generic(ctx, typ)
+            resource_id, extra = builder(ctx)
+        elif typ.startswith("kubernetes:"):
+            resource_id, extra = _kubernetes(ctx, typ)
+        else:
+            resource_id, extra = _generic(ctx, typ)
+        return resource_id, extra, ctx.autonamed & set(extra)
 
 
 class _Ctx:
@@ -110,6 +127,7 @@ class _Ctx:
         self.account = account
         self.inputs = inputs
         self.partition = _partition(region)
+        self.autonamed: set[str] = set()  # outputs a provider's Check fills in (known at preview)
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return (
@@ -130,6 +148,7 @@ class _Ctx:
         given = self.inputs.get(key)
         if given:
             return given
+        self.autonamed.add(key)
         prefix = self.inputs.get(f"{key}Prefix")
         base = prefix if prefix else f"{self.name}-"
         if strict and not prefix and len(base) + AUTONAME_RANDOM_CHARS > max_len:
@@ -442,12 +461,16 @@ def _random_id(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
 
 def _kubernetes(ctx: _Ctx, typ: str) -> tuple[str, dict[str, Any]]:
     metadata = dict(ctx.inputs.get("metadata") or {})
+    if not metadata.get("name"):
+        ctx.autonamed.add("metadata")
     metadata.setdefault("name", f"{ctx.name}-{ctx.h(8)}")
     namespace = metadata.get("namespace")
-    metadata.setdefault("uid", _uuid(ctx.urn))
+    metadata.setdefault("uid", _uuid(ctx.urn))  # assigned by the API server: a first preview drops it
     resource_id = f"{namespace}/{metadata['name']}" if namespace else metadata["name"]
     extra: dict[str, Any] = {"metadata": metadata}
     if typ == "kubernetes:helm.sh/v3:Release":
+        if not ctx.inputs.get("name"):
+            ctx.autonamed.add("name")
         name = ctx.inputs.get("name") or f"{ctx.name}-{ctx.h(8)}"
         ns = ctx.inputs.get("namespace", "default")
         extra = {"name": name, "status": {"name": name, "namespace": ns, "status": "deployed", "version": ctx.inputs.get("version")}}

@@ -167,6 +167,7 @@ class Preflight:
         self.stack, self.config, self.clients = stack, config, clients
         self._synth_loader, self._synth = synth, None
         self.secure_config = secure_config or {}
+        self._service_roles: set[str] | None = None
         self.region = config.region
         self.azs = config.network.azs(config.region)
 
@@ -241,13 +242,13 @@ class Preflight:
     # ---- service-linked roles
 
     def _role_exists(self, name: str) -> bool:
-        try:
-            self.client("iam").get_role(RoleName=name)
-            return True
-        except _client_error() as err:
-            if _code(err) == "NoSuchEntity":
-                return False
-            raise
+        """Whether the account has the service-linked role ``name`` (every one lives under /aws-service-role/)."""
+        if self._service_roles is None:
+            names: set[str] = set()
+            for page in self.client("iam").get_paginator("list_roles").paginate(PathPrefix="/aws-service-role/"):
+                names.update(role["RoleName"] for role in page.get("Roles", []))
+            self._service_roles = names
+        return name in self._service_roles
 
     def check_service_linked_roles(self) -> Iterable[Check]:
         for key, (service, role) in SERVICE_LINKED_ROLES.items():
@@ -259,7 +260,7 @@ class Preflight:
             try:
                 exists = self._role_exists(role)
             except _client_error() as err:
-                yield _not_checked(check_id, title, err, "iam:GetRole")
+                yield _not_checked(check_id, title, err, "iam:ListRoles")
                 continue
             yield self._judge(check_id, title, setting_key, singleton, exists, f"{role} {'exists' if exists else 'does not exist'}",
                               lambda key=key, service=service, role=role: [
@@ -274,7 +275,7 @@ class Preflight:
         try:
             missing = [role for role in CREATED_ON_FIRST_USE if not self._role_exists(role)]
         except _client_error() as err:
-            yield _not_checked("service-linked-roles:first-use", title, err, "iam:GetRole")
+            yield _not_checked("service-linked-roles:first-use", title, err, "iam:ListRoles")
             return
         if not missing:
             yield Check("service-linked-roles:first-use", title, PASS, "all exist")

@@ -3,7 +3,8 @@
 ``python -m golive report --stack prod`` renders the policy part (verdict, blockers,
 per-category scores, failures, accepted risks: ``formats.render_markdown``) followed
 by what the stack declares: inventory, encryption by key, deletion protection,
-backup coverage and the monitoring stack's alerts, tests, dashboards and panels.
+backup coverage, the monitoring stack's alerts, tests, dashboards and panels, and the
+reachability matrix of the declared network (``golive.reach``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import formats, inventory
+from . import formats, inventory, reach
 from .check import CheckResult
 from .engine import SynthResult
 
@@ -107,10 +108,32 @@ def declared_sections(synth: SynthResult, tests: AlertTests | None) -> list[str]
     return lines
 
 
-def render(result: CheckResult, synth: SynthResult) -> str:
+def first_preview_section(first: CheckResult) -> list[str]:
+    """What a first `pulumi preview --policy-pack policy` of an empty stack decides, and what waits for `pulumi up`."""
+    mandatory = sorted(name for name, info in first.policies.items() if info.enforcement == "mandatory")
+    deferred = first.deferred_mandatory()
+    lines = ["## First preview", "",
+             f"On an empty stack every output the cloud assigns (ids, ARNs, endpoints) is unknown at `pulumi preview`. "
+             f"There, **{len(mandatory) - len(deferred)} of {len(mandatory)} mandatory policies run everywhere** and "
+             f"{len(first.mandatory)} of them fail; {len(deferred)} read a value only `pulumi up` knows on some resources, "
+             "where the pack reports \"can't run policy … during preview\" and enforces them when the resources are created.", ""]
+    if deferred:
+        lines += ["| Policy | Deferred on | Why (the servicer's message) |", "|---|--:|---|"]
+        for policy in sorted(deferred):
+            entries = deferred[policy]
+            where = "the stack" if entries[0].urn == "" else str(len(entries))
+            why = entries[0].message.split(" during preview: ", 1)[-1]
+            lines.append(f"| `{policy}` | {where} | {why} |")
+        lines.append("")
+    return lines
+
+
+def render(result: CheckResult, synth: SynthResult, first_preview: CheckResult | None = None) -> str:
     policy_part = formats.render_markdown(result, synth).rstrip("\n").split("\n")
     try:
         tests = alert_tests(_stack_config(synth))
     except Exception:  # noqa: BLE001 a report of a synth document from another revision may not parse here
         tests = None
-    return "\n".join([*policy_part, "", *declared_sections(synth, tests)]).rstrip() + "\n"
+    first = first_preview_section(first_preview) if first_preview is not None else []
+    sections = [*policy_part, "", *first, *declared_sections(synth, tests), *reach.report_section(synth)]
+    return "\n".join(sections).rstrip() + "\n"

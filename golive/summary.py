@@ -85,14 +85,32 @@ def verdict(result: CheckResult) -> str:
             lines.append(f"      {f.message}")
         if info.remediation:
             lines.append(f"    remediation: {info.remediation}")
+    if result.first_preview:
+        lines += first_preview(result)
     n_mandatory, n_advisory = len(result.mandatory), len(result.advisory)
     applied = sum(1 for p in result.policies.values() if p.enforcement != "disabled")
     lines.append(
         f"{applied} policies over {len(result.resources)} resources: "
         f"{n_mandatory} mandatory violation{'s' if n_mandatory != 1 else ''}, "
-        f"{n_advisory} advisory violation{'s' if n_advisory != 1 else ''}"
+        f"{n_advisory} advisory violation{'s' if n_advisory != 1 else ''} "
+        f"(policy config: {result.policy_config_source})"
     )
     return "\n".join(lines)
+
+
+def first_preview(result: CheckResult) -> list[str]:
+    """Which mandatory policies a first `pulumi preview` runs, and which wait for `pulumi up` (with the servicer's words)."""
+    mandatory = sorted(name for name, info in result.policies.items() if info.enforcement == "mandatory")
+    deferred = result.deferred_mandatory()
+    lines = [f"first preview (an empty stack, outputs unknown): {len(mandatory) - len(deferred)} of {len(mandatory)} mandatory "
+             f"policies run; {len(deferred)} wait for `pulumi up` on some resources:"]
+    for policy in sorted(deferred):
+        entries = deferred[policy]
+        info = result.policies.get(policy)
+        total = len(info.evaluated) + len(info.deferred) if info else len(entries)
+        where = "the stack" if entries[0].urn == "" else f"{len(entries)} of {total} resources"
+        lines.append(f"  - {policy}: deferred on {where}, e.g. {entries[0].message}")
+    return lines
 
 
 def readiness(result: CheckResult) -> str:

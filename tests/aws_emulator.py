@@ -122,3 +122,8 @@ class OperationStubber(Stubber):
     def deactivate(self) -> None:
         for _, event, handler, unique_id in self._events():
             self.client.meta.events.unregister(event, handler, unique_id=unique_id)
+
+
+def seed(endpoint: str, value: int) -> None:
+    """Seed the emulator's random ids (moto's ``/moto-api/seed``): the next ids it draws are the same every run."""
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/seed?a={value}", method="POST"), timeout=10).close()

@@ -32,6 +32,7 @@ def _recording_check(*args: Any, **kwargs: Any) -> check.CheckResult:
     result = _check_policies(*args, **kwargs)
     POLICIES_SEEN_FAILING.update(f.policy for f in result.findings)
     POLICIES_SEEN_FAILING.update(e.policy for e in result.exemptions)
+    POLICIES_SEEN_FAILING.update(result.reporting)
     return result
 
 

@@ -307,7 +307,7 @@ def test_policy_delta_follows_renamed_resources():
     head["resources"][2] = rec(BUCKET, "app-static", parent=APP, inputs=base_doc()["resources"][2]["inputs"])
     result = diff.diff_documents(base_doc(), head)
     delta = diff.policy_delta(base_doc(), head, result, [policy])
-    assert delta.verdict == "GO" and delta.advisory == 3  # the component, the db and the bucket
+    assert delta.verdict == "GO" and delta.advisory == 4  # the root stack (the CLI analyzes it too), the component, the db, the bucket
     assert delta.new == [] and delta.fixed == []
 
 
@@ -421,3 +421,92 @@ def test_git_base_diff_synthesizes_a_revision_and_the_working_tree(tmp_path):
     md = diff.render_markdown(result)
     assert "**+1 ~1 -0**" in md and "`golive:apiToken` (added)" in md and "v1:AAAA" not in md
     assert _git(repo, "worktree", "list").count("\n") == 1  # the temporary worktree is gone
+
+
+# --------------------------------------------------------------------------- robustness of the command
+
+
+def test_unknown_git_base_prints_gits_reason_and_exits_2(capsys):
+    assert cli.main(["diff", "--git-base", "nosuchrev"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "nosuchrev" in err and "cannot resolve" in err
+    assert "Not a valid object name" in err or "unknown revision" in err or "Needed a single revision" in err
+    assert "Traceback" not in err
+
+
+def test_json_labels_are_plain_data(tmp_path):
+    base, head = tmp_path / "base.json", tmp_path / "head.json"
+    base.write_text(json.dumps(base_doc()))
+    head.write_text(json.dumps(base_doc()))
+    data = json.loads(diff.render_json(diff.diff_files(base, head, with_policy=False)))
+    assert data["base"] == "base.json" and data["head"] == "head.json"
+    assert "`" not in data["base"] + data["head"]
+    assert "`base.json`" in diff.render_markdown(diff.diff_files(base, head, with_policy=False))
+
+
+def test_every_diff_option_has_help_text():
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
+    for action in sub.choices["diff"]._actions:
+        if action.option_strings and action.dest != "help":
+            assert action.help, action.option_strings
+
+
+def _versioned_policy():
+    def versioned(args, report):
+        if args.resource_type == BUCKET and not args.props.get("versioning"):
+            report("bucket is not versioned")
+
+    return ResourceValidationPolicy(name="test-bucket-versioned", description="Buckets keep versions.", validate=versioned,
+                                    enforcement_level=EnforcementLevel.MANDATORY)
+
+
+def test_fail_on_no_go_fails_a_no_go_head_and_passes_a_go_one(tmp_path, capsys):
+    base, head = tmp_path / "base.json", tmp_path / "head.json"
+    base.write_text(json.dumps(base_doc()))
+    head.write_text(json.dumps(base_doc()))
+    policy = [_versioned_policy()]
+
+    def run(argv):
+        args = cli.build_parser().parse_args(argv)
+        original = diff.policy_delta
+        diff.policy_delta = lambda b, h, d, policies=None: original(b, h, d, policy)
+        try:
+            return cli.cmd_diff(args)
+        finally:
+            diff.policy_delta = original
+
+    assert run(["diff", str(base), str(head)]) == cli.EXIT_OK  # NO-GO head, no gate asked for
+    assert run(["diff", str(base), str(head), "--fail-on-no-go"]) == cli.EXIT_VIOLATION
+    assert "the head is NO-GO" in capsys.readouterr().err
+    fixed = base_doc()
+    fixed["resources"][2]["inputs"]["versioning"] = {"enabled": True}
+    head.write_text(json.dumps(fixed))
+    assert run(["diff", str(base), str(head), "--fail-on-no-go"]) == cli.EXIT_OK
+
+
+def test_a_real_preview_is_shown_beside_the_offline_diff(tmp_path):
+    base = base_doc()
+    head = copy.deepcopy(base)
+    head["resources"][2]["inputs"]["bucket"] = "app-assets-2"  # offline: replace (the bucket's name)
+    head["resources"][1]["inputs"]["instanceClass"] = "db.r6g.large"  # offline: update; the real preview replaces it
+    result = diff.diff_documents(base, head)
+    assert {r.name: r.op for r in result.resources} == {"app-assets": "replace", "app-db": "update"}
+    preview = {
+        "changeSummary": {"same": 1, "update": 0, "replace": 2},
+        "steps": [
+            {"op": "replace", "urn": head["resources"][2]["urn"], "replaceReasons": ["bucket"]},
+            {"op": "create-replacement", "urn": head["resources"][1]["urn"], "replaceReasons": ["engineVersion"]},
+            {"op": "same", "urn": head["resources"][0]["urn"]},
+        ],
+    }
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(preview))
+    result.preview = diff.compare_preview(result, path)
+    assert result.preview.agree == [("app-assets", "bucket")]
+    assert result.preview.only_preview == [("app-db", DB, "engineVersion")]
+    md = diff.render_markdown(result)
+    assert "#### Real `pulumi preview`" in md and "| app-db `aws:rds/instance:Instance` | update or unchanged | **replace** (engineVersion) |" in md
+    assert json.loads(diff.render_json(result))["preview"]["replacementsOnlyInPreview"][0]["name"] == "app-db"
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(engine.UsageError, match="not `pulumi preview --json` output"):
+        diff.compare_preview(result, tmp_path / "bad.json")

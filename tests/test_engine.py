@@ -14,13 +14,16 @@ from golive import __main__ as cli
 from golive import engine
 from tests.conftest import ROOT
 
-RECORD_FIELDS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "secretInputs", "propertyDependencies", "options", "source"}
-OPTION_FIELDS = {"protect", "retainOnDelete", "dependsOn", "ignoreChanges", "deleteBeforeReplace", "additionalSecretOutputs"}
+RECORD_FIELDS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "secretInputs", "computed", "propertyDependencies",
+                 "options", "source"}
+OPTION_FIELDS = {"protect", "retainOnDelete", "dependsOn", "ignoreChanges", "deleteBeforeReplace", "deleteBeforeReplaceDefined",
+                 "additionalSecretOutputs", "replaceOnChanges"}
 
 
 def test_document_shape(prod):
     doc = json.loads(prod.to_json())
-    assert set(doc) == {"stack", "project", "resources", "outputs"}
+    assert set(doc) == {"stack", "project", "firstPreview", "resources", "outputs"}
+    assert doc["firstPreview"] is False
     assert (doc["stack"], doc["project"]) == ("prod", "golive")
     urns = [r["urn"] for r in doc["resources"]]
     assert urns == sorted(urns) and len(set(urns)) == len(urns)
@@ -28,6 +31,104 @@ def test_document_shape(prod):
         assert set(record) == RECORD_FIELDS
         assert set(record["options"]) == OPTION_FIELDS
         assert record["urn"].startswith("urn:pulumi:prod::golive::")
+
+
+# --------------------------------------------------------------------------- URNs, as the engine computes them
+
+
+def _nested_program():
+    """A provider, a top-level bucket, a component with a child and a component in a component with a grandchild."""
+    import pulumi_aws as aws
+
+    class Outer(pulumi.ComponentResource):
+        def __init__(self, name, opts=None):
+            super().__init__("golive:test:Outer", name, None, opts)
+            aws.s3.Bucket(f"{name}-child", opts=pulumi.ResourceOptions(parent=self))
+            Inner(f"{name}-inner", opts=pulumi.ResourceOptions(parent=self))
+
+    class Inner(pulumi.ComponentResource):
+        def __init__(self, name, opts=None):
+            super().__init__("golive:test:Inner", name, None, opts)
+            aws.s3.Bucket(f"{name}-grandchild", opts=pulumi.ResourceOptions(parent=self))
+
+    provider = aws.Provider("p", region="eu-west-1")
+    aws.s3.Bucket("top", opts=pulumi.ResourceOptions(provider=provider))
+    Outer("outer", opts=pulumi.ResourceOptions(providers={"aws": provider}))
+
+
+# What `pulumi stack --show-urns` prints for that program (pulumi/pkg generateURN: no root stack type,
+# the parent's whole qualified type).
+EXPECTED_URNS = {
+    "p": "urn:pulumi:prod::golive::pulumi:providers:aws::p",
+    "top": "urn:pulumi:prod::golive::aws:s3/bucket:Bucket::top",
+    "outer": "urn:pulumi:prod::golive::golive:test:Outer::outer",
+    "outer-child": "urn:pulumi:prod::golive::golive:test:Outer$aws:s3/bucket:Bucket::outer-child",
+    "outer-inner": "urn:pulumi:prod::golive::golive:test:Outer$golive:test:Inner::outer-inner",
+    "outer-inner-grandchild": "urn:pulumi:prod::golive::golive:test:Outer$golive:test:Inner$aws:s3/bucket:Bucket::outer-inner-grandchild",
+}
+
+
+def test_urns_are_the_engines(synth_program):
+    result = synth_program(_nested_program)
+    assert {r["name"]: r["urn"] for r in result.resources} == EXPECTED_URNS
+    by_name = {r["name"]: r for r in result.resources}
+    assert by_name["top"]["parent"] == by_name["outer"]["parent"] == "urn:pulumi:prod::golive::pulumi:pulumi:Stack::golive-prod"
+    assert by_name["outer-inner-grandchild"]["parent"] == EXPECTED_URNS["outer-inner"]
+    assert by_name["top"]["provider"].startswith(EXPECTED_URNS["p"] + "::")
+
+
+@pytest.mark.parametrize("parent, expected", [
+    ("", "urn:pulumi:s::p::aws:s3/bucket:Bucket::b"),
+    ("urn:pulumi:s::p::pulumi:pulumi:Stack::p-s", "urn:pulumi:s::p::aws:s3/bucket:Bucket::b"),
+    ("urn:pulumi:s::p::a:b:C::c", "urn:pulumi:s::p::a:b:C$aws:s3/bucket:Bucket::b"),
+    ("urn:pulumi:s::p::a:b:C$d:e:F::f", "urn:pulumi:s::p::a:b:C$d:e:F$aws:s3/bucket:Bucket::b"),
+])
+def test_engine_urn(parent, expected):
+    assert engine.engine_urn("s", "p", parent, "aws:s3/bucket:Bucket", "b") == expected
+
+
+def test_prod_urns_name_every_ancestor_component(prod):
+    key = next(r for r in prod.of_type("aws:kms/key:Key") if r["name"] == "golive-db-key")
+    assert key["urn"] == "urn:pulumi:prod::golive::golive:data:Database$golive:security:EncryptionKey$aws:kms/key:Key::golive-db-key"
+    assert not any("pulumi:pulumi:Stack$" in r["urn"] for r in prod.resources)
+
+
+# --------------------------------------------------------------------------- a first preview: unknown outputs
+
+
+def test_a_first_preview_knows_inputs_and_auto_names_but_no_cloud_assigned_output(synth_program):
+    def program():
+        import pulumi_aws as aws
+
+        bucket = aws.s3.Bucket("data")
+        aws.s3.BucketVersioning("data-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"})
+        aws.s3.BucketPolicy("data-policy", bucket=bucket.bucket, policy=bucket.arn.apply(lambda arn: f'{{"r": "{arn}"}}'))
+        pulumi.export("bucketArn", bucket.arn)
+        pulumi.export("bucketName", bucket.bucket)
+
+    first = engine.synth("prod", program=program, first_preview=True)
+    by_name = {r["name"]: r for r in first.resources}
+    assert first.first_preview and json.loads(first.to_json())["firstPreview"] is True
+    assert by_name["data-versioning"]["inputs"]["bucket"] == engine.UNKNOWN_MARKER  # the id: only known once created
+    assert by_name["data-versioning"]["inputs"]["versioningConfiguration"] == {"status": "Enabled"}
+    assert by_name["data-policy"]["inputs"]["policy"] == engine.UNKNOWN_MARKER  # an apply on an unknown ARN
+    assert by_name["data-policy"]["inputs"]["bucket"].startswith("data-")  # the auto-name the provider's Check fills in
+    assert by_name["data"]["computed"]["arn"] == engine.UNKNOWN_MARKER
+    assert first.outputs["bucketArn"] == engine.UNKNOWN_MARKER and first.outputs["bucketName"].startswith("data-")
+    known = engine.synth("prod", program=program)
+    assert engine.UNKNOWN_MARKER not in known.to_json()
+
+
+def test_prod_in_a_first_preview_registers_the_same_resources(prod):
+    first = engine.synth("prod", first_preview=True)
+    assert [r["urn"] for r in first.resources] == [r["urn"] for r in prod.resources]
+    vpc_id = next(r for r in first.of_type("aws:ec2/subnet:Subnet"))["inputs"]["vpcId"]
+    assert vpc_id == engine.UNKNOWN_MARKER
+
+
+def test_secret_outputs_of_random_passwords_never_reach_the_document(prod):
+    password = prod.of_type("random:index/randomPassword:RandomPassword")[0]
+    assert password["computed"]["result"] == engine.SECRET_MARKER
 
 
 def test_inputs_use_the_camel_case_names_providers_see(prod):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import shlex
 import uuid
 import xml.etree.ElementTree as ET
@@ -30,7 +31,7 @@ import pytest
 from components.config import StackConfig, parse
 from golive import preflight
 from golive.__main__ import main
-from tests.aws_emulator import ACCOUNT_ID, OperationStubber, aws, moto_server  # noqa: F401
+from tests.aws_emulator import ACCOUNT_ID, OperationStubber, aws, moto_server, seed  # noqa: F401
 from tests.conftest import prod_config
 
 # Every test runs against a freshly reset emulated account.
@@ -159,8 +160,9 @@ def prepare_account() -> dict[str, str]:
 
 
 def create_zone(**options: Any) -> str:
-    """A hosted zone's id. Route 53's ids start with Z (the config checks it); moto draws the first letter at random,
-    so zones are created until one does (the others stay unused)."""
+    """A hosted zone's id. Route 53's ids start with Z (the config checks it); moto draws the first letter at random.
+    With this seed its next id starts with Z; should moto draw differently, zones are created until one does."""
+    seed(os.environ["AWS_ENDPOINT_URL"], 88)
     r53 = boto3.client("route53")
     for _ in range(500):
         zone_id = r53.create_hosted_zone(CallerReference=str(uuid.uuid4()), **options)["HostedZone"]["Id"].rsplit("/", 1)[1]

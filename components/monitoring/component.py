@@ -425,13 +425,17 @@ def probe_specs(services: Sequence[ServiceConfig], prober: str, interval: str) -
 
 
 def data_probe_specs(db: pulumi.Input[str], db_port: int, cache: pulumi.Input[str], cache_port: int, prober: str,
-                     interval: str) -> dict[str, pulumi.Output]:
-    """TCP connect to the database and the cache from inside the cluster (security groups, DNS, failover)."""
+                     interval: str) -> dict[str, dict]:
+    """TCP connect to the database and the cache from inside the cluster (security groups, DNS, failover).
+
+    Only the target address waits for the endpoint; the rest of the spec is known at preview, so policies can
+    read it before the database exists.
+    """
     return {
-        "database-tcp": pulumi.Output.format("{0}:{1}", db, db_port).apply(
-            lambda t: _probe("database-tcp", "tcp_connect", [t], {"service": "database"}, prober, interval)),
-        "cache-tcp": pulumi.Output.format("{0}:{1}", cache, cache_port).apply(
-            lambda t: _probe("cache-tcp", "tcp_connect", [t], {"service": "cache"}, prober, interval)),
+        "database-tcp": _probe("database-tcp", "tcp_connect", [pulumi.Output.format("{0}:{1}", db, db_port)],
+                               {"service": "database"}, prober, interval),
+        "cache-tcp": _probe("cache-tcp", "tcp_connect", [pulumi.Output.format("{0}:{1}", cache, cache_port)],
+                            {"service": "cache"}, prober, interval),
     }
 
 

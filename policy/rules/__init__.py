@@ -5,11 +5,30 @@
 ``POLICIES``; add a new module to ``_AREAS``.
 """
 
-from . import backup, cluster, common, data, delivery, edge, iam, monitoring, network, s3, security, security_groups
+from . import (
+    backup,
+    cluster,
+    common,
+    data,
+    delivery,
+    edge,
+    exemptions,
+    iam,
+    monitoring,
+    network,
+    reachability,
+    references,
+    s3,
+    security,
+    security_groups,
+)
 from ._base import CATEGORIES, META
+from .exemptions import EXEMPTION_POLICIES
 
-_AREAS = (network, common, iam, security_groups, data, cluster, edge, security, monitoring, s3, backup, delivery)
+# `references` checks what the others declare; `exemptions` reports what the others accepted, so it runs last.
+_AREAS = (network, common, iam, security_groups, data, cluster, edge, security, monitoring, s3, backup, delivery, reachability,
+          references, exemptions)
 
 ALL_POLICIES = [policy for area in _AREAS for policy in area.POLICIES]
 
-__all__ = ["ALL_POLICIES", "CATEGORIES", "META"]
+__all__ = ["ALL_POLICIES", "CATEGORIES", "EXEMPTION_POLICIES", "META"]

@@ -11,7 +11,8 @@ pack config with production defaults.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 CATEGORIES = (
     "Infrastructure",
@@ -51,6 +53,7 @@ class Meta:
     resource_types: tuple[str, ...] = ()
     controls: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    whole_stack: bool = False  # a stack policy that reads every resource, beyond the types it is about
 
 
 # Policy name -> Meta; filled as rule modules are imported.
@@ -58,12 +61,34 @@ META: dict[str, Meta] = {}
 
 # Exemptions: a resource accepts the risk of one policy, with a reason, by a tag
 # ``golive:exempt:<policy-name>`` (AWS) or an annotation ``exempt.golive.dev/<policy-name>``
-# (Kubernetes) whose value is the reason. An exempted finding is not a violation; the
-# offline engine sets EXEMPTIONS to a list to collect them as "accepted risk" for the report.
-# Critical policies accept no exemption; a finding whose resource tries one says it was ignored.
+# (Kubernetes) whose value is the reason. An exempted finding is not a violation. It is still
+# reported, over the Analyzer protocol like every result: the pack's servicer runs a request's
+# policies one after another on one thread, so each policy leaves its exempted findings here and
+# the last policies of the pack (``exemption-accepted-risk`` for Analyze, ``…-stack-risk`` for
+# AnalyzeStack) report them as advisory diagnostics. A CLI preview shows them; golive's check
+# turns them into accepted risks. Critical policies accept no exemption.
 EXEMPT_TAG_PREFIX = "golive:exempt:"
 EXEMPT_ANNOTATION_PREFIX = "exempt.golive.dev/"
-EXEMPTIONS: list[tuple[str, str, str, str]] | None = None
+_ACCEPTED = threading.local()
+
+
+def accepted(key: str) -> list[tuple[str, str, str, str]]:
+    """Take this thread's exempted findings not yet reported: ``key`` is the analyzed URN, or "" for stack policies.
+
+    Each is (URN, policy, message, reason).
+    """
+    pending = getattr(_ACCEPTED, "pending", None)
+    return pending.pop(key, []) if pending else []
+
+
+def _accept(urn: str, policy: str, message: str, reason: str, stack: bool) -> None:
+    if not hasattr(_ACCEPTED, "pending"):
+        _ACCEPTED.pending = {}
+    _ACCEPTED.pending.setdefault("" if stack else urn, []).append((urn, policy, message, reason))
+
+
+def accepted_risk_message(policy: str, message: str, reason: str) -> str:
+    return f"{policy}: {message} (accepted risk: {reason})"
 
 
 def exemption(props: Mapping[str, Any], policy: str, severity: Severity | None = None) -> str | None:
@@ -73,10 +98,11 @@ def exemption(props: Mapping[str, Any], policy: str, severity: Severity | None =
     """
     if severity == Severity.CRITICAL or not isinstance(props, Mapping):
         return None
-    for source, key in ((props.get("tags"), EXEMPT_TAG_PREFIX + policy),
-                        (get(props, "metadata.annotations"), EXEMPT_ANNOTATION_PREFIX + policy)):
-        if isinstance(source, Mapping) and str(source.get(key) or "").strip():
-            return str(source[key]).strip()
+    for source, key in ((peek(props, "tags"), EXEMPT_TAG_PREFIX + policy),
+                        (peek(props, "metadata.annotations"), EXEMPT_ANNOTATION_PREFIX + policy)):
+        reason = peek_key(source, key) if isinstance(source, Mapping) else None
+        if isinstance(reason, str) and reason.strip():
+            return reason.strip()
     return None
 
 
@@ -105,18 +131,19 @@ def _schema(defaults: Mapping[str, Any]) -> PolicyConfigSchema | None:
 
 
 def settings(args: Any, defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Thresholds: the pack config's values over the policy's production defaults."""
+    """Thresholds: the pack config's values over the policy's production defaults (whole numbers as ``int``)."""
     config = args.get_config() if hasattr(args, "get_config") else None
     given = {k: v for k, v in (config or {}).items() if v is not None}
-    return {**defaults, **given}
+    return {key: number(value) for key, value in {**defaults, **given}.items()}
 
 
-def _register(name: str, category: str, types: tuple[str, ...], controls: tuple[str, ...], defaults: Mapping[str, Any]) -> None:
+def _register(name: str, category: str, types: tuple[str, ...], controls: tuple[str, ...], defaults: Mapping[str, Any],
+              whole_stack: bool = False) -> None:
     if category not in CATEGORIES:
         raise ValueError(f"{name}: unknown category {category!r}")
     if name in META:
         raise ValueError(f"duplicate policy name {name}")
-    META[name] = Meta(category=category, resource_types=types, controls=controls, defaults=dict(defaults))
+    META[name] = Meta(category=category, resource_types=types, controls=controls, defaults=dict(defaults), whole_stack=whole_stack)
 
 
 def resource_policy(
@@ -143,8 +170,8 @@ def resource_policy(
         for message in check(args, settings(args, defaults)):
             if reason is None:
                 report_violation(_unexemptable(message, args.props, name, severity), args.urn)
-            elif EXEMPTIONS is not None:
-                EXEMPTIONS.append((name, args.urn, message, reason))
+            else:
+                _accept(args.urn, name, message, reason, stack=False)
 
     return ResourceValidationPolicy(
         name=name,
@@ -170,20 +197,29 @@ def stack_policy(
     controls: tuple[str, ...] = (),
     defaults: Mapping[str, Any] | None = None,
     enforcement: EnforcementLevel = MANDATORY,
+    whole_stack: bool = False,
 ) -> StackValidationPolicy:
-    """A policy over the whole stack; ``check(args, settings)`` yields ``(message, urn or None)``."""
+    """A policy over the whole stack; ``check(args, settings)`` yields ``(message, urn or None)``.
+
+    ``types``: every type the check asks ``of_type`` for (and reports on); ``whole_stack``: it also
+    walks every resource of the stack, whatever its type.
+    """
     defaults = dict(defaults or {})
-    _register(name, category, types, controls, defaults)
+    _register(name, category, types, controls, defaults, whole_stack)
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         by_urn = {r.urn: r for r in args.resources}
-        for message, urn in check(args, settings(args, defaults)):
-            props = by_urn[urn].props if urn in by_urn else {}
-            reason = exemption(props, name, severity)
-            if reason is None:
-                report_violation(_unexemptable(message, props, name, severity), urn)
-            elif EXEMPTIONS is not None:
-                EXEMPTIONS.append((name, urn, message, reason))
+        _ACCEPTED.policy = name
+        try:
+            for message, urn in check(args, settings(args, defaults)):
+                props = by_urn[urn].props if urn in by_urn else {}
+                reason = exemption(props, name, severity)
+                if reason is None:
+                    report_violation(_unexemptable(message, props, name, severity), urn)
+                else:
+                    _accept(urn or "", name, message, reason, stack=True)
+        finally:
+            _ACCEPTED.policy = None
 
     return StackValidationPolicy(
         name=name,
@@ -200,22 +236,137 @@ def stack_policy(
 # --------------------------------------------------------------------------- accessors
 
 
+class _Unknown:
+    """What :func:`peek` returns for a value that only ``pulumi up`` knows (an output of a resource yet to be created)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_sequence(value: Any) -> bool:
+    """A list as the pack sees it: the servicer's proxies are ``Sequence``s, not lists; strings are not lists here."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def _path(path: str) -> list[str]:
+    return path.replace("]", "").replace("[", ".").split(".")
+
+
+def _step(current: Any, part: str, default: Any) -> Any:
+    if is_sequence(current):
+        try:
+            return current[int(part)]
+        except (ValueError, IndexError):
+            return default
+    if isinstance(current, Mapping):
+        try:
+            return current[part]
+        except KeyError:
+            return None
+    return default
+
+
+def number(value: Any) -> Any:
+    """Numbers reach the pack as protobuf doubles (``7`` arrives as ``7.0``): whole ones back as ``int``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def get(props: Mapping[str, Any], path: str, default: Any = None) -> Any:
-    """``get(props, "vpcConfig.endpointPublicAccess")``; list items as ``a[0].b``."""
+    """``get(props, "vpcConfig.endpointPublicAccess")``; list items as ``a[0].b``; whole numbers as ``int``.
+
+    A value the preview cannot know raises the servicer's ``UnknownValueError``: the
+    policy then reports "can't run … during preview" and runs at ``pulumi up``. Where
+    a policy can decide without the value, it reads it with :func:`peek` instead.
+    """
     current: Any = props
-    for part in path.replace("]", "").replace("[", ".").split("."):
+    for part in _path(path):
         if current is None:
             return default
-        if isinstance(current, list):
-            try:
-                current = current[int(part)]
-            except (ValueError, IndexError):
-                return default
-        elif isinstance(current, Mapping):
-            current = current.get(part)
-        else:
+        current = _step(current, part, default)
+    return default if current is None else number(current)
+
+
+def peek(props: Any, path: str, default: Any = None) -> Any:
+    """Like :func:`get`, but an unknown value (or container) comes back as ``UNKNOWN`` instead of raising."""
+    current: Any = props
+    for part in _path(path):
+        if current is None:
             return default
-    return default if current is None else current
+        try:
+            current = _step(current, part, default)
+        except UnknownValueError:
+            return UNKNOWN
+    return default if current is None else number(current)
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN
+
+
+def is_set(props: Any, path: str) -> bool:
+    """The input is given: a known, non-empty value, or one a preview cannot know yet.
+
+    An unknown value is an output of a resource this stack creates (an ARN, an id), so
+    the input is set by construction; what it points at is proven by
+    ``aws-references-resolve`` where the input is a declared reference.
+    """
+    value = peek(props, path)
+    return value is UNKNOWN or bool(value)
+
+
+def defer(path: str) -> None:
+    """Give up at preview the way the servicer does when a policy reads an unknown value (``pulumi up`` decides).
+
+    For a policy that decided what it could first and needs an unknown value for the rest.
+    """
+    raise UnknownValueError(UNKNOWN_STRING_VALUE, path.split("."))
+
+
+# Inputs that name another resource by one of its outputs (a KMS key's ARN, a role's ARN, …): type -> path ->
+# the resource types that may feed it. At a first preview such a value is unknown, so a policy that needs it
+# to be set reads it with `is_set`, and the stack policy `aws-references-resolve` proves, through property
+# dependencies (known at preview), that a resource of this stack feeding it is of the declared kind.
+REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {}
+KMS_KEY_TYPES = ("aws:kms/key:Key", "aws:kms/alias:Alias", "aws:kms/replicaKey:ReplicaKey")
+
+
+def declare_reference(types: Iterable[str], path: str, kinds: Iterable[str]) -> None:
+    for type_ in types:
+        REFERENCES.setdefault(type_, {})[path] = tuple(kinds)
+
+
+def customer_managed_key(props: Any, path: str) -> str | None:
+    """Why the KMS key input at ``path`` is not a customer-managed key, or None when it is (or is a key yet to be created)."""
+    key = peek(props, path)
+    if key is UNKNOWN:
+        return None
+    if not key:
+        return "names no KMS key (so the AWS-managed key is used)"
+    if "alias/aws/" in str(key):
+        return f"uses the AWS-managed key {key}"
+    return None
+
+
+def peek_key(mapping: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """``mapping[key]`` for a key that may hold dots (tag and annotation keys), unknown as ``UNKNOWN``."""
+    try:
+        return number(mapping[key])
+    except KeyError:
+        return default
+    except UnknownValueError:
+        return UNKNOWN
+
+
+def known_items(mapping: Any) -> list[tuple[str, Any]]:
+    """The entries of a mapping, unknown values as ``UNKNOWN`` (``.items()`` on a proxy raises at the first one)."""
+    if not isinstance(mapping, Mapping):
+        return []
+    return [(key, peek_key(mapping, key)) for key in mapping]
 
 
 def as_json(value: Any) -> Any:
@@ -232,7 +383,7 @@ def as_list(value: Any) -> list[Any]:
     """A value that may be one item, a list, or absent, as a list."""
     if value is None:
         return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    return [number(v) for v in value] if is_sequence(value) else [number(value)]
 
 
 def statements(document: Any) -> list[dict[str, Any]]:
@@ -241,7 +392,7 @@ def statements(document: Any) -> list[dict[str, Any]]:
     if not isinstance(document, Mapping):
         return []
     found = document.get("Statement") or []
-    return [s for s in ([found] if isinstance(found, Mapping) else found) if isinstance(s, Mapping)]
+    return [s for s in ([found] if isinstance(found, Mapping) else as_list(found)) if isinstance(s, Mapping)]
 
 
 def provider_default_tags(args: Any) -> dict[str, str]:
@@ -254,7 +405,8 @@ def provider_default_tags(args: Any) -> dict[str, str]:
 
 def effective_tags(args: Any) -> dict[str, str]:
     """The tags AWS will apply: the provider's default tags overlaid with the resource's."""
-    return {**provider_default_tags(args), **(get(args.props, "tags") or {})}
+    own = get(args.props, "tags")
+    return {**provider_default_tags(args), **(dict(own) if isinstance(own, Mapping) else {})}
 
 
 def is_production(args: Any) -> bool:
@@ -271,7 +423,16 @@ def is_production(args: Any) -> bool:
     return provider_default_tags(args).get("environment", "production") == "production"
 
 
+# Stack policy name -> every type it asked ``of_type`` for. A stack policy declares the types it reads
+# (``types=``); the test suite checks the declaration against this record, so a policy never depends on
+# resources it does not declare.
+QUERIED_TYPES: dict[str, set[str]] = {}
+
+
 def of_type(args: StackValidationArgs, *types: str) -> list[PolicyResource]:
+    policy = getattr(_ACCEPTED, "policy", None)
+    if policy is not None:
+        QUERIED_TYPES.setdefault(policy, set()).update(types)
     return [r for r in args.resources if r.resource_type in types]
 
 

@@ -16,8 +16,20 @@ from typing import Any
 from pulumi_policy import PolicyResource, Severity
 
 from . import types as t
-from ._base import as_list, depends_via, effective_tags, get, is_production, of_type, resource_policy, stack_policy
-from .s3 import UNKNOWN, attached, region_of, tags_of
+from ._base import (
+    KMS_KEY_TYPES,
+    as_list,
+    customer_managed_key,
+    declare_reference,
+    depends_via,
+    effective_tags,
+    get,
+    is_production,
+    of_type,
+    resource_policy,
+    stack_policy,
+)
+from .s3 import attached, region_of, tags_of
 
 _BUCKET_DEFAULTS = {"purposeTag": "purpose", "backupPurposes": ("backups", "backups-replica")}
 
@@ -133,7 +145,7 @@ def _check_replicated(args, cfg):
 replicated_cross_region = stack_policy(
     name="backup-bucket-cross-region-replication",
     description="Primary backup buckets replicate to a bucket in another region (compared through the two providers' regions).",
-    types=t.S3_BUCKETS,
+    types=(*t.S3_BUCKETS, t.S3_REPLICATION),
     check=_check_replicated,
     severity=Severity.HIGH,
     category="DR & Business Continuity",
@@ -164,8 +176,7 @@ def _check_replication_settings(args, cfg):
                 yield f"{label} publishes no replication metrics; a replication backlog would go unnoticed.", config.urn
             if get(rule, "sourceSelectionCriteria.sseKmsEncryptedObjects.status") != "Enabled":
                 yield f"{label} skips SSE-KMS objects (source_selection_criteria.sse_kms_encrypted_objects).", config.urn
-            replica_key = get(rule, "destination.encryptionConfiguration.replicaKmsKeyId")
-            if not (replica_key and replica_key != UNKNOWN) and not key_deps:
+            if customer_managed_key(rule, "destination.encryptionConfiguration.replicaKmsKeyId") and not key_deps:
                 yield f"{label} does not encrypt replicas with a KMS key of the DR region (replica_kms_key_id).", config.urn
 
 
@@ -173,7 +184,7 @@ replication_settings = stack_policy(
     name="backup-bucket-replication-settings",
     description=("Backup replication keeps deletes local, meets the RPO with Replication Time Control (15 minutes) and "
                  "metrics, and re-encrypts replicas with a KMS key of the DR region."),
-    types=(t.S3_REPLICATION,),
+    types=(*t.S3_BUCKETS, t.S3_REPLICATION),
     check=_check_replication_settings,
     severity=Severity.HIGH,
     category="DR & Business Continuity",
@@ -208,11 +219,13 @@ protected = resource_policy(
 # --------------------------------------------------------------------------- AWS Backup vaults
 
 
+declare_reference((t.BACKUP_VAULT,), "kmsKeyArn", KMS_KEY_TYPES)
+
+
 def _check_vault_cmk(args, cfg):
     for vault in of_type(args, t.BACKUP_VAULT):
         keys = [d for d in depends_via(vault, "kmsKeyArn") if d.resource_type == t.KMS_KEY]
-        arn = get(vault.props, "kmsKeyArn")
-        if not keys and not (arn and arn != UNKNOWN and "alias/aws/" not in str(arn)):
+        if not keys and customer_managed_key(vault.props, "kmsKeyArn"):
             yield (f"backup vault {vault.name} is encrypted with the AWS-managed key; use a customer-managed key of its "
                    "region (kms_key_arn).", vault.urn)
             continue
@@ -364,7 +377,8 @@ selection_coverage = stack_policy(
     severity=Severity.HIGH,
     category="DR & Business Continuity",
     remediation="Tag the resource backup=true (the plan's tag selection picks it up), or add it to a Selection's resources.",
-    types=(*t.RDS_DATABASES, t.BACKUP_SELECTION),
+    types=(*t.RDS_DATABASES, t.BACKUP_PLAN, t.BACKUP_SELECTION),
+    whole_stack=True,  # every resource tagged backup=true, whatever its type
     controls=("fsbp:RDS.26",),
     defaults={"tagKey": "backup", "tagValue": "true"},
 )

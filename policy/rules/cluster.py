@@ -7,7 +7,21 @@ import re
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import ADVISORY, depends_via, get, is_production, of_type, resource_policy, stack_policy
+from ._base import (
+    ADVISORY,
+    KMS_KEY_TYPES,
+    as_list,
+    customer_managed_key,
+    declare_reference,
+    depends_via,
+    get,
+    is_production,
+    is_set,
+    of_type,
+    peek_key,
+    resource_policy,
+    stack_policy,
+)
 
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 ALL_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -40,19 +54,21 @@ eks_endpoint_restricted = resource_policy(
 )
 
 
+declare_reference((t.EKS_CLUSTER,), "encryptionConfig.provider.keyArn", KMS_KEY_TYPES)
+declare_reference((t.K8S_STORAGE_CLASS,), "parameters.kmsKeyId", KMS_KEY_TYPES)
+
+
 def _check_secrets_encryption(args, cfg):
-    configs = get(args.props, "encryptionConfig")
-    configs = configs if isinstance(configs, list) else [configs] if configs else []
-    encrypted = [c for c in configs if "secrets" in (get(c, "resources") or [])]
+    configs = as_list(get(args.props, "encryptionConfig"))
+    encrypted = [c for c in configs if "secrets" in as_list(get(c, "resources"))]
     if not encrypted:
         yield f"EKS cluster {args.name} does not envelope-encrypt Kubernetes secrets (encryptionConfig with resources [secrets])."
         return
     for c in encrypted:
-        key = get(c, "provider.keyArn")
-        if not key:
+        if not is_set(c, "provider.keyArn"):
             yield f"EKS cluster {args.name}: secrets encryption names no KMS key."
-        elif "alias/aws/" in str(key):
-            yield f"EKS cluster {args.name}: secrets are encrypted with an AWS-managed key ({key}); use a customer-managed key."
+        elif problem := customer_managed_key(c, "provider.keyArn"):
+            yield f"EKS cluster {args.name}: secrets encryption {problem}; use a customer-managed key."
 
 
 eks_secrets_encrypted = resource_policy(
@@ -210,7 +226,7 @@ namespace_isolation = stack_policy(
     name="cluster-service-namespace-isolation",
     description="Every service namespace enforces Pod Security 'restricted' and has a default-deny NetworkPolicy.",
     check=_check_namespaces,
-    types=(t.K8S_NAMESPACE, t.K8S_NETWORK_POLICY),
+    types=(t.K8S_NAMESPACE, t.K8S_NETWORK_POLICY, t.K8S_HPA),
     severity=Severity.HIGH,
     category="Security",
     remediation="Declare service namespaces through components.services.ServiceCatalog (golive:services).",
@@ -258,6 +274,13 @@ helm_chart_pinned = resource_policy(
     remediation="Pin the chart version in golive config (e.g. golive:cluster.charts) and pass it as `version`.",
 )
 
+def _annotated(resource, key: str) -> bool:
+    """The annotation is set (to a value, or to one a preview cannot know: the ARN of a role this stack creates)."""
+    annotations = get(resource.props, "metadata.annotations") or {}
+    value = peek_key(annotations, key)
+    return value is not None and value != ""
+
+
 def _check_guardrails(args, cfg):
     quotas, limits = of_type(args, t.K8S_RESOURCE_QUOTA), of_type(args, t.K8S_LIMIT_RANGE)
     pdbs, accounts = of_type(args, t.K8S_PDB), of_type(args, t.K8S_SERVICE_ACCOUNT)
@@ -276,7 +299,7 @@ def _check_guardrails(args, cfg):
             available = get(pdb.props, "spec.minAvailable")
             if available in (None, 0, "0", "0%") and get(pdb.props, "spec.maxUnavailable") in (None, "100%"):
                 yield f"PodDisruptionBudget {pdb.name} keeps no replica available during disruptions.", pdb.urn
-        roles = [a for a in accounts if _in_namespace(a, ns) and (get(a.props, "metadata.annotations") or {}).get(cfg["irsaAnnotation"])]
+        roles = [a for a in accounts if _in_namespace(a, ns) and _annotated(a, cfg["irsaAnnotation"])]
         if not roles:
             yield (f"service namespace {name} has no service account with an IAM role ({cfg['irsaAnnotation']}); "
                    "pods would fall back to the node role."), ns.urn
@@ -296,13 +319,12 @@ namespace_guardrails = stack_policy(
 
 
 def _check_storage_class(args, cfg):
-    params = get(args.props, "parameters") or {}
     if get(args.props, "provisioner") != "ebs.csi.aws.com":
         return
-    if str(params.get("encrypted")).lower() != "true":
+    if str(get(args.props, "parameters.encrypted")).lower() != "true":
         yield f"StorageClass {args.name} creates unencrypted EBS volumes."
-    elif not params.get("kmsKeyId"):
-        yield f"StorageClass {args.name} encrypts with the AWS-managed key; pass kmsKeyId for a customer-managed key."
+    elif problem := customer_managed_key(args.props, "parameters.kmsKeyId"):
+        yield f"StorageClass {args.name} {problem}; pass kmsKeyId for a customer-managed key."
     if get(args.props, "reclaimPolicy") == "Delete" and cfg["requireRetain"]:
         yield f"StorageClass {args.name} deletes volumes with their claims; use reclaimPolicy Retain for data."
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import as_json, effective_tags, get, resource_policy
+from ._base import KMS_KEY_TYPES, as_json, as_list, customer_managed_key, declare_reference, effective_tags, get, resource_policy
 
 
 def _check_tags(args, cfg):
@@ -52,9 +54,12 @@ kms_rotation = resource_policy(
 )
 
 
+declare_reference((t.LOG_GROUP,), "kmsKeyId", KMS_KEY_TYPES)
+
+
 def _check_log_group(args, cfg):
-    if not get(args.props, "kmsKeyId"):
-        yield f"log group {args.name} is not encrypted with a customer-managed KMS key."
+    if problem := customer_managed_key(args.props, "kmsKeyId"):
+        yield f"log group {args.name} is not encrypted with a customer-managed KMS key: it {problem}."
     retention = get(args.props, "retentionInDays", 0)
     if not retention:
         yield f"log group {args.name} keeps logs forever; set retention_in_days."
@@ -123,8 +128,8 @@ def _check_kubernetes_provider(args, cfg):
         yield (f"Kubernetes provider {args.name} has no kubeconfig: it would use the ambient ~/.kube/config "
                "and could deploy into whatever cluster the operator last used.")
         return
-    if isinstance(kubeconfig, dict):
-        users = [u.get("user") or {} for u in kubeconfig.get("users") or []]
+    if isinstance(kubeconfig, Mapping):
+        users = [get(u, "user") or {} for u in as_list(get(kubeconfig, "users"))]
         if any(u.get("token") or u.get("password") or u.get("client-key-data") for u in users):
             yield f"Kubernetes provider {args.name} embeds a static credential; use an exec plugin (aws eks get-token)."
 
@@ -140,3 +145,4 @@ kubernetes_provider = resource_policy(
 )
 
 POLICIES = [required_tags, kms_rotation, log_group_encrypted, explicit_provider, password_strength, kubernetes_provider]
+

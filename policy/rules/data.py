@@ -13,10 +13,16 @@ from __future__ import annotations
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import depends_via, get, of_type, resource_policy, stack_policy
+from ._base import KMS_KEY_TYPES, customer_managed_key, declare_reference, depends_via, get, is_set, of_type, resource_policy, stack_policy
 
 RDS = (t.RDS_INSTANCE,)
 CACHE = (t.ELASTICACHE_REPLICATION_GROUP,)
+
+for _path in ("kmsKeyId", "masterUserSecretKmsKeyId", "performanceInsightsKmsKeyId"):
+    declare_reference(RDS, _path, KMS_KEY_TYPES)
+declare_reference(RDS, "monitoringRoleArn", (t.IAM_ROLE,))
+declare_reference(CACHE, "kmsKeyId", KMS_KEY_TYPES)
+declare_reference((t.SECRET,), "kmsKeyId", KMS_KEY_TYPES)
 
 # How each engine family forces TLS in its parameter group.
 FORCE_TLS_PARAMETER = {
@@ -53,9 +59,10 @@ rds_multi_az = resource_policy(
 def _check_storage_encrypted(args, cfg):
     if not get(args.props, "storageEncrypted"):
         yield f"RDS instance {args.name} stores data unencrypted; set storage_encrypted=True."
-    if not get(args.props, "kmsKeyId"):
-        yield (f"RDS instance {args.name} is not encrypted with a customer-managed KMS key (kms_key_id unset, so the "
-               "AWS-managed key is used and cannot be audited or revoked on its own).")
+    problem = customer_managed_key(args.props, "kmsKeyId")
+    if problem:
+        yield (f"RDS instance {args.name} is not encrypted with a customer-managed KMS key: it {problem}, which cannot be "
+               "audited or revoked on its own.")
 
 
 rds_storage_encrypted = resource_policy(
@@ -110,12 +117,12 @@ rds_deletion_protection = resource_policy(
 def _check_final_snapshot(args, cfg):
     if get(args.props, "replicateSourceDb"):
         # RDS refuses a final snapshot of a read replica; its data lives in its source.
-        if get(args.props, "finalSnapshotIdentifier"):
+        if is_set(args.props, "finalSnapshotIdentifier"):
             yield f"read replica {args.name} names a final snapshot, which RDS rejects on delete; set skip_final_snapshot=True."
         return
     if get(args.props, "skipFinalSnapshot"):
         yield f"RDS instance {args.name} skips the final snapshot; deleting it would lose its data for good."
-    elif not get(args.props, "finalSnapshotIdentifier"):
+    elif not is_set(args.props, "finalSnapshotIdentifier"):
         yield f"RDS instance {args.name} has no final_snapshot_identifier, so no final snapshot can be taken on delete."
 
 
@@ -167,9 +174,9 @@ rds_iam_auth = resource_policy(
 def _check_performance_insights(args, cfg):
     if not get(args.props, "performanceInsightsEnabled"):
         yield f"RDS instance {args.name} has Performance Insights off."
-    elif not get(args.props, "performanceInsightsKmsKeyId"):
+    elif problem := customer_managed_key(args.props, "performanceInsightsKmsKeyId"):
         yield (f"RDS instance {args.name}: Performance Insights data (which includes query text) is not encrypted with a "
-               "customer-managed KMS key.")
+               f"customer-managed KMS key: it {problem}.")
 
 
 rds_performance_insights = resource_policy(
@@ -190,7 +197,7 @@ def _check_enhanced_monitoring(args, cfg):
         yield f"RDS instance {args.name} has enhanced monitoring off (monitoring_interval 0)."
     elif interval > cfg["maxIntervalSeconds"]:
         yield f"RDS instance {args.name} samples OS metrics every {interval} s; at most {cfg['maxIntervalSeconds']} s."
-    if interval and not get(args.props, "monitoringRoleArn"):
+    if interval and not is_set(args.props, "monitoringRoleArn"):
         yield f"RDS instance {args.name} has enhanced monitoring without a monitoring_role_arn."
 
 
@@ -238,8 +245,8 @@ def _check_master_password(args, cfg):
                    "Use manage_master_user_password=True so Secrets Manager owns and rotates it.")
     if not _replica(args) and not get(args.props, "manageMasterUserPassword"):
         yield f"RDS instance {args.name} does not let RDS manage the master password in Secrets Manager."
-    elif not _replica(args) and not get(args.props, "masterUserSecretKmsKeyId"):
-        yield f"RDS instance {args.name}: the master user secret is not encrypted with a customer-managed KMS key."
+    elif not _replica(args) and (problem := customer_managed_key(args.props, "masterUserSecretKmsKeyId")):
+        yield f"RDS instance {args.name}: the master user secret is not encrypted with a customer-managed KMS key: it {problem}."
 
 
 rds_master_password_managed = resource_policy(
@@ -335,8 +342,8 @@ cache_transit_encryption = resource_policy(
 def _check_at_rest_encryption(args, cfg):
     if not get(args.props, "atRestEncryptionEnabled"):
         yield f"ElastiCache replication group {args.name} stores data and snapshots unencrypted."
-    elif not get(args.props, "kmsKeyId"):
-        yield f"ElastiCache replication group {args.name} is encrypted with the AWS-managed key, not a customer-managed one."
+    elif problem := customer_managed_key(args.props, "kmsKeyId"):
+        yield f"ElastiCache replication group {args.name} is not encrypted with a customer-managed key: it {problem}."
 
 
 cache_at_rest_encryption = resource_policy(
@@ -352,7 +359,7 @@ cache_at_rest_encryption = resource_policy(
 
 
 def _check_auth(args, cfg):
-    if not get(args.props, "authToken") and not get(args.props, "authTokenWo") and not get(args.props, "userGroupIds"):
+    if not any(is_set(args.props, prop) for prop in ("authToken", "authTokenWo", "userGroupIds")):
         yield (f"ElastiCache replication group {args.name} has neither an AUTH token nor RBAC user groups; anyone who "
                "reaches the port can read and write.")
 
@@ -472,11 +479,10 @@ cache_protected = resource_policy(
 
 
 def _check_secret_cmk(args, cfg):
-    key = get(args.props, "kmsKeyId")
-    if not key:
+    if not is_set(args.props, "kmsKeyId"):
         yield f"secret {args.name} is encrypted with the AWS-managed key aws/secretsmanager; use a customer-managed KMS key."
-    elif isinstance(key, str) and "alias/aws/" in key:
-        yield f"secret {args.name} uses the AWS-managed key {key}; use a customer-managed KMS key."
+    elif problem := customer_managed_key(args.props, "kmsKeyId"):
+        yield f"secret {args.name} {problem}; use a customer-managed KMS key."
 
 
 secret_cmk = resource_policy(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pathlib
 import re
+from collections.abc import Mapping
 
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import ADVISORY, as_json, get, is_production, of_type, resource_policy, stack_policy
+from ._base import ADVISORY, as_json, as_list, get, is_production, of_type, resource_policy, stack_policy
 
 SERVICE_LABEL = "golive.io/service"
 ARGO_CHART = "argo-rollouts"
@@ -74,19 +75,19 @@ _DOCUMENTED, _PREFIXES = _load_documented()
 # --------------------------------------------------------------------------- Rollouts
 
 
-def _strategy(rollout) -> tuple[str, dict]:
+def _strategy(rollout) -> tuple[str, Mapping]:
     strategy = get(rollout.props if hasattr(rollout, "props") else rollout, "spec.strategy") or {}
     for kind in ("canary", "blueGreen"):
-        if isinstance(strategy.get(kind), dict):
+        if isinstance(get(strategy, kind), Mapping):
             return kind, strategy[kind]
     return "", {}
 
 
-def _analysis_refs(kind: str, body: dict) -> list[dict]:
+def _analysis_refs(kind: str, body: Mapping) -> list[Mapping]:
     if kind == "canary":
-        refs = [step["analysis"] for step in body.get("steps") or [] if isinstance(step, dict) and "analysis" in step]
-        return refs + ([body["analysis"]] if isinstance(body.get("analysis"), dict) else [])
-    return [body[k] for k in ("prePromotionAnalysis", "postPromotionAnalysis") if isinstance(body.get(k), dict)]
+        refs = [step["analysis"] for step in as_list(get(body, "steps")) if isinstance(get(step, "analysis"), Mapping)]
+        return refs + ([body["analysis"]] if isinstance(get(body, "analysis"), Mapping) else [])
+    return [body[k] for k in ("prePromotionAnalysis", "postPromotionAnalysis") if isinstance(get(body, k), Mapping)]
 
 
 def _check_strategies(args, cfg):
@@ -110,7 +111,7 @@ def _check_strategies(args, cfg):
                 what = "analysis step" if kind == "canary" else "pre- or post-promotion analysis"
                 yield f"Rollout {name} ({kind or 'no strategy'}) has no {what}: a bad version would be promoted unchecked.", rollout.urn
             for ref in refs:
-                for template in ref.get("templates") or []:
+                for template in as_list(get(ref, "templates")):
                     if (name, template.get("templateName")) not in templates:
                         yield (f"Rollout {name} analyses with AnalysisTemplate {template.get('templateName')!r}, which the stack "
                                "does not declare in its namespace."), rollout.urn
@@ -133,7 +134,7 @@ def _check_weights(args, cfg):
     kind, body = _strategy(args)
     if kind != "canary":
         return
-    weights = [step["setWeight"] for step in body.get("steps") or [] if isinstance(step, dict) and "setWeight" in step]
+    weights = [get(step, "setWeight") for step in as_list(get(body, "steps")) if get(step, "setWeight") is not None]
     if not weights:
         yield f"canary Rollout {args.name} sets no weight: its steps never send traffic to the new version."
         return
@@ -163,7 +164,7 @@ def _documented(name: str, cfg) -> bool:
 
 
 def _check_template_metrics(args, cfg):
-    for metric in get(args.props, "spec.metrics") or []:
+    for metric in as_list(get(args.props, "spec.metrics")):
         query = get(metric, "provider.prometheus.query")
         if not isinstance(query, str):
             continue
@@ -191,8 +192,8 @@ def _check_router_installed(args, cfg):
         if get(release.props, "chart") != ARGO_CHART:
             continue
         values = as_json(get(release.props, "values")) or {}
-        for plugin in get(values, "controller.trafficRouterPlugins") or []:
-            registered[plugin.get("name")] = plugin
+        for plugin in as_list(get(values, "controller.trafficRouterPlugins")):
+            registered[get(plugin, "name")] = plugin
     for rollout in of_type(args, t.ROLLOUT):
         kind, body = _strategy(rollout)
         for name in (get(body, "trafficRouting.plugins") or {}) if kind == "canary" else {}:

@@ -12,7 +12,7 @@ import re
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import depends_via, get, of_type, refers_to, resource_policy, stack_policy
+from ._base import declare_reference, depends_via, get, is_set, of_type, refers_to, resource_policy, stack_policy
 
 # TLS 1.2+ policies with forward secrecy only (kept in step with components.config.ALLOWED_TLS_POLICIES).
 ALLOWED_TLS_POLICIES = (
@@ -50,6 +50,10 @@ def _is_alb(props) -> bool:
 # --------------------------------------------------------------------------- listeners
 
 
+declare_reference((t.LISTENER,), "certificateArn", (t.CERTIFICATE, "aws:acm/certificateValidation:CertificateValidation"))
+declare_reference((t.LOAD_BALANCER,), "accessLogs.bucket", t.S3_BUCKETS)
+
+
 def _check_tls(args, cfg):
     if get(args.props, "protocol") != "HTTPS":
         return
@@ -57,7 +61,7 @@ def _check_tls(args, cfg):
     if policy not in cfg["allowedTlsPolicies"]:
         yield (f"HTTPS listener {args.name} uses TLS policy {policy or '(the AWS default, which allows TLS 1.0)'}; "
                f"use one of {', '.join(cfg['allowedTlsPolicies'])}.")
-    if not get(args.props, "certificateArn"):
+    if not is_set(args.props, "certificateArn"):
         yield f"HTTPS listener {args.name} has no certificate."
 
 
@@ -166,7 +170,7 @@ drop_invalid_headers = resource_policy(
 def _check_access_logs(args, cfg):
     if not _is_alb(args.props):
         return
-    if not get(args.props, "accessLogs.enabled") or not get(args.props, "accessLogs.bucket"):
+    if not get(args.props, "accessLogs.enabled") or not is_set(args.props, "accessLogs.bucket"):
         yield f"ALB {args.name} has no access logs; request history is gone when an incident needs it."
 
 
@@ -217,7 +221,7 @@ waf_associated = stack_policy(
     name="edge-alb-waf-associated",
     description="Every internet-facing ALB is associated with a WAFv2 web ACL of the stack.",
     check=_check_waf_associated,
-    types=(t.LOAD_BALANCER, t.WEB_ACL_ASSOCIATION),
+    types=(t.LOAD_BALANCER, t.WEB_ACL_ASSOCIATION, t.WEB_ACL),
     severity=Severity.HIGH,
     category="Security",
     remediation="Keep the Edge component's Waf (aws.wafv2.WebAclAssociation with resource_arn=the ALB's ARN).",
@@ -333,7 +337,7 @@ waf_logging = stack_policy(
     name="edge-waf-logging",
     description="Every web ACL logs to an aws-waf-logs-… destination with the authorization and cookie headers redacted.",
     check=_check_waf_logging,
-    types=(t.WEB_ACL, t.WEB_ACL_LOGGING),
+    types=(t.WEB_ACL, t.WEB_ACL_LOGGING, t.LOG_GROUP),
     severity=Severity.MEDIUM,
     category="Monitoring & Alerting",
     remediation="Keep the Waf component's WebAclLoggingConfiguration (redacted_fields for authorization and cookie).",

@@ -133,11 +133,11 @@ def _restricts_who(condition) -> bool:
     Operators that negate (``...Not...``), are satisfied when the key is absent (``...IfExists``) or test
     only presence (``Null``) restrict nothing: a key such as aws:SourceAccount is absent on a direct call.
     """
-    if not isinstance(condition, dict):
+    if not isinstance(condition, Mapping):
         return False
     for operator, clauses in condition.items():
         op = str(operator).split(":")[-1].lower()
-        if "not" in op or op.endswith("ifexists") or op == "null" or not isinstance(clauses, dict):
+        if "not" in op or op.endswith("ifexists") or op == "null" or not isinstance(clauses, Mapping):
             continue
         if any(str(key).lower() in SCOPING_CONDITION_KEYS and _scoping_values(values) for key, values in clauses.items()):
             return True
@@ -150,7 +150,7 @@ def _public_statements(document):
         if statement.get("Effect") != "Allow" or _restricts_who(statement.get("Condition")):
             continue
         principal = statement.get("Principal")
-        values = as_list(principal.get("AWS", [])) if isinstance(principal, dict) else as_list(principal)
+        values = as_list(principal.get("AWS", [])) if isinstance(principal, Mapping) else as_list(principal)
         if "*" in values or "NotPrincipal" in statement:
             yield statement
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import as_json, get, of_type, resource_policy, stack_policy
+from ._base import KMS_KEY_TYPES, as_json, customer_managed_key, declare_reference, get, is_sequence, of_type, resource_policy, stack_policy
 
 STACK_CHART = "kube-prometheus-stack"
 SEVERITIES = ("critical", "warning", "info")
@@ -165,14 +166,14 @@ alertmanager_critical_receiver = resource_policy(
 
 
 def _plain_secrets(node, path: str):
-    if isinstance(node, dict):
+    if isinstance(node, Mapping):
         for key, value in node.items():
             here = f"{path}.{key}" if path else key
             if key in PLAIN_SECRET_KEYS and value:
                 yield here
             else:
                 yield from _plain_secrets(value, here)
-    elif isinstance(node, list):
+    elif is_sequence(node):
         for i, value in enumerate(node):
             yield from _plain_secrets(value, f"{path}[{i}]")
 
@@ -201,11 +202,14 @@ alertmanager_secrets_in_files = resource_policy(
 # --------------------------------------------------------------------------- OpenSearch
 
 
+declare_reference((t.OPENSEARCH_DOMAIN,), "encryptAtRest.kmsKeyId", KMS_KEY_TYPES)
+
+
 def _check_opensearch_encrypted(args, cfg):
     if not get(args.props, "encryptAtRest.enabled"):
         yield f"OpenSearch domain {args.name} does not encrypt data at rest."
-    elif not get(args.props, "encryptAtRest.kmsKeyId"):
-        yield f"OpenSearch domain {args.name} encrypts at rest with the AWS-owned key; use a customer-managed KMS key."
+    elif problem := customer_managed_key(args.props, "encryptAtRest.kmsKeyId"):
+        yield f"OpenSearch domain {args.name} is not encrypted at rest with a customer-managed KMS key: it {problem}."
     if not get(args.props, "nodeToNodeEncryption.enabled"):
         yield f"OpenSearch domain {args.name} sends data between nodes unencrypted; enable node-to-node encryption."
     if not get(args.props, "domainEndpointOptions.enforceHttps"):
@@ -303,7 +307,7 @@ def _check_dashboard(args, cfg):
         return
     for key, text in (get(args.props, "data") or {}).items():
         dashboard = as_json(text)
-        if not isinstance(dashboard, dict):
+        if not isinstance(dashboard, Mapping):
             yield f"dashboard ConfigMap {args.name}: {key} is not JSON; Grafana's sidecar would skip it."
             continue
         if not dashboard.get("uid") or not dashboard.get("title"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import depends_via, get, is_production, of_type, refers_to, resource_policy, stack_policy
+from ._base import as_list, customer_managed_key, depends_via, get, is_production, of_type, refers_to, resource_policy, stack_policy
 
 
 def _vpc_subnets(args, vpc):
@@ -67,7 +67,7 @@ nat_per_az = stack_policy(
     name="network-nat-gateway-per-az",
     description="A production VPC has a NAT gateway in every AZ with private subnets, and each AZ routes to its own.",
     check=_check_nat_per_az,
-    types=(t.NAT_GATEWAY, t.ROUTE_TABLE, t.ROUTE_TABLE_ASSOCIATION),
+    types=(t.VPC, t.SUBNET, t.NAT_GATEWAY, t.ROUTE_TABLE, t.ROUTE_TABLE_ASSOCIATION),
     severity=Severity.HIGH,
     category="Infrastructure",
     remediation="Set golive:network.natGateways to perAz.",
@@ -101,7 +101,7 @@ def _check_default_sg(args, cfg):
             yield (f"VPC {vpc.name}: its default security group is not managed, so it keeps AWS's allow-all rules; "
                    "adopt it with aws.ec2.DefaultSecurityGroup and no rules."), vpc.urn
     for group in managed:
-        rules = (get(group.props, "ingress") or []) + (get(group.props, "egress") or [])
+        rules = [*as_list(get(group.props, "ingress")), *as_list(get(group.props, "egress"))]
         if rules:
             yield f"default security group {group.name} has {len(rules)} rule(s); it must have none.", group.urn
 
@@ -133,8 +133,8 @@ def _check_flow_logs(args, cfg):
                 group = groups.get(dest.urn)
                 if group is None:
                     continue
-                if not get(group.props, "kmsKeyId"):
-                    yield f"flow log group {group.name} is not encrypted with a customer-managed KMS key.", group.urn
+                if problem := customer_managed_key(group.props, "kmsKeyId"):
+                    yield f"flow log group {group.name} is not encrypted with a customer-managed KMS key: it {problem}.", group.urn
                 retention = get(group.props, "retentionInDays")
                 if not retention or retention < cfg["minRetentionDays"]:
                     yield (f"flow log group {group.name} keeps logs {retention or 'forever (unset)'} days; "
@@ -145,7 +145,7 @@ flow_logs = stack_policy(
     name="network-vpc-flow-logs",
     description="Every VPC has a flow log of ALL traffic to a KMS-encrypted log group with retention.",
     check=_check_flow_logs,
-    types=(t.VPC, t.FLOW_LOG),
+    types=(t.VPC, t.FLOW_LOG, t.LOG_GROUP),
     severity=Severity.HIGH,
     category="Compliance",
     remediation="Keep the Network component's flow log; give its log group kms_key_id and retention_in_days.",

@@ -14,10 +14,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, Severity
 
 from . import types as t
-from ._base import as_list, depends_via, get, of_type, stack_policy, statements
-
-UNKNOWN = "[unknown]"
-
+from ._base import UNKNOWN, as_list, defer, depends_via, get, of_type, peek, stack_policy, statements
 
 # --------------------------------------------------------------------------- shared helpers (also used by backup.py)
 
@@ -33,12 +30,12 @@ def attached(args: Any, types: Iterable[str], prop: str = "bucket") -> dict[str,
 
 def region_of(resource: PolicyResource) -> str | None:
     """Where AWS creates the resource: its own ``region`` input (pulumi_aws 7), else its provider's."""
-    own = get(resource.props, "region")
-    if own and own != UNKNOWN:
+    own = peek(resource.props, "region")
+    if own and own is not UNKNOWN:
         return own
     provider = resource.provider
-    region = get(provider.props or {}, "region") if provider is not None else None
-    return region if region and region != UNKNOWN else None
+    region = peek(provider.props or {}, "region") if provider is not None else None
+    return region if region and region is not UNKNOWN else None
 
 
 def tags_of(resource: PolicyResource) -> dict[str, str]:
@@ -87,8 +84,8 @@ def _sse_rules(bucket: PolicyResource, configs: list[PolicyResource]) -> list[tu
 
 
 def _uses_cmk(rule: Mapping[str, Any], config: PolicyResource | None) -> bool:
-    key = get(rule, "applyServerSideEncryptionByDefault.kmsMasterKeyId")
-    if key and key != UNKNOWN:
+    key = peek(rule, "applyServerSideEncryptionByDefault.kmsMasterKeyId")
+    if key and key is not UNKNOWN:
         return "alias/aws/" not in str(key)
     # At preview the key's ARN is unknown; the dependency on a KMS key resource is not.
     return config is not None and any(d.resource_type == t.KMS_KEY for d in depends_via(config, "rules"))
@@ -238,19 +235,23 @@ def denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
 
 def _check_tls(args, cfg):
     policies = attached(args, (t.S3_BUCKET_POLICY,))
+    undecided = []
     for bucket in of_type(args, *t.S3_BUCKETS):
-        documents = [get(p.props, "policy") for p in policies.get(bucket.urn, [])]
-        if get(bucket.props, "policy"):
-            documents.append(get(bucket.props, "policy"))
+        documents = [peek(p.props, "policy") for p in policies.get(bucket.urn, [])]
+        if peek(bucket.props, "policy"):
+            documents.append(peek(bucket.props, "policy"))
         if not documents:
             yield (f"S3 bucket {bucket.name} has no bucket policy; it must deny requests made without TLS "
                    "(aws:SecureTransport = false).", bucket.urn)
             continue
-        if any(d is None or d == UNKNOWN for d in documents):
-            continue  # computed at preview; `pulumi up` checks the resolved document
+        if any(d is UNKNOWN for d in documents):
+            undecided.append(bucket.name)  # the document names ARNs that exist once created
+            continue
         if not any(denies_insecure_transport(s) for d in documents for s in statements(d)):
             yield (f"S3 bucket {bucket.name}: its policy does not deny s3:* to everyone on the bucket and its objects "
                    "when aws:SecureTransport is false.", bucket.urn)
+    if undecided:
+        defer(f"policy of {', '.join(sorted(undecided))}")
 
 
 tls_only = stack_policy(

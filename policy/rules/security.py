@@ -5,7 +5,18 @@ from __future__ import annotations
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import get, is_production, of_type, refers_to, resource_policy, stack_policy
+from ._base import (
+    KMS_KEY_TYPES,
+    customer_managed_key,
+    declare_reference,
+    get,
+    is_production,
+    is_set,
+    of_type,
+    refers_to,
+    resource_policy,
+    stack_policy,
+)
 
 GUARDDUTY_FEATURES = ("S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "RUNTIME_MONITORING", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION")
 
@@ -51,9 +62,14 @@ cloudtrail_log_validation = resource_policy(
 )
 
 
+declare_reference((t.CLOUDTRAIL,), "kmsKeyId", KMS_KEY_TYPES)
+declare_reference((t.CLOUDTRAIL,), "cloudWatchLogsGroupArn", (t.LOG_GROUP,))
+declare_reference((t.CLOUDTRAIL,), "cloudWatchLogsRoleArn", (t.IAM_ROLE,))
+
+
 def _check_trail_kms(args, cfg):
-    if not get(args.props, "kmsKeyId"):
-        yield f"trail {args.name} is not encrypted with a customer-managed KMS key."
+    if problem := customer_managed_key(args.props, "kmsKeyId"):
+        yield f"trail {args.name} is not encrypted with a customer-managed KMS key: it {problem}."
 
 
 cloudtrail_kms = resource_policy(
@@ -69,7 +85,7 @@ cloudtrail_kms = resource_policy(
 
 
 def _check_trail_cloudwatch(args, cfg):
-    if not get(args.props, "cloudWatchLogsGroupArn") or not get(args.props, "cloudWatchLogsRoleArn"):
+    if not is_set(args.props, "cloudWatchLogsGroupArn") or not is_set(args.props, "cloudWatchLogsRoleArn"):
         yield f"trail {args.name} is not delivered to CloudWatch Logs; no metric filter or alarm can watch it."
 
 
@@ -112,7 +128,7 @@ guardduty_enabled = stack_policy(
     name="security-guardduty-enabled",
     description="A production platform stack has an enabled GuardDuty detector with S3, EKS audit and runtime, RDS and EBS malware coverage.",
     check=_check_guardduty,
-    types=(t.GUARDDUTY_DETECTOR, t.GUARDDUTY_FEATURE),
+    types=(t.GUARDDUTY_DETECTOR, t.GUARDDUTY_FEATURE, t.VPC),
     severity=Severity.HIGH,
     category="Security",
     remediation="Keep the security Baseline component (aws.guardduty.Detector enable=True and its DetectorFeatures).",
@@ -173,7 +189,7 @@ security_hub_standards = stack_policy(
     name="security-securityhub-standards",
     description="A production stack enables Security Hub with the AWS Foundational Security Best Practices and CIS standards.",
     check=_check_security_hub,
-    types=(t.SECURITYHUB_ACCOUNT, t.SECURITYHUB_STANDARD),
+    types=(t.SECURITYHUB_ACCOUNT, t.SECURITYHUB_STANDARD, t.VPC),
     severity=Severity.MEDIUM,
     category="Compliance",
     remediation="Set golive:security.securityHub to true (the Baseline subscribes both standards).",
@@ -193,7 +209,8 @@ def _check_config_recorder(args, cfg):
         yield ("no AWS Config recorder: the Security Hub controls that evaluate AWS Config (most of FSBP and CIS) report "
                "nothing and Config.1 fails."), of_type(args, t.VPC)[0].urn
         return
-    channels = {get(c.props, "name") for c in of_type(args, t.CONFIG_DELIVERY_CHANNEL) if get(c.props, "s3BucketName")}
+    # The bucket's name is unknown at a first preview; that it is this stack's bucket, aws-references-resolve proves.
+    channels = {get(c.props, "name") for c in of_type(args, t.CONFIG_DELIVERY_CHANNEL) if is_set(c.props, "s3BucketName")}
     statuses = of_type(args, t.CONFIG_RECORDER_STATUS)
     for recorder in recorders:
         if get(recorder.props, "recordingGroup.allSupported") is not True:
@@ -205,6 +222,9 @@ def _check_config_recorder(args, cfg):
         if not any(refers_to(s, "name", recorder) and get(s.props, "isEnabled") is True for s in statuses):
             yield f"AWS Config recorder {recorder.name} is never switched on (no RecorderStatus with isEnabled true).", recorder.urn
 
+
+declare_reference((t.CONFIG_DELIVERY_CHANNEL,), "s3BucketName", (t.S3_BUCKET,))
+declare_reference((t.CONFIG_DELIVERY_CHANNEL,), "s3KmsKeyArn", KMS_KEY_TYPES)
 
 config_recorder = stack_policy(
     name="security-config-recorder",

@@ -35,7 +35,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import depends_via, get, of_type, stack_policy
+from ._base import depends_via, get, is_sequence, is_unknown, of_type, peek, stack_policy
 
 ROLE_TAG = "golive:role"
 LOAD_BALANCER_ROLE = "load-balancer"
@@ -84,17 +84,28 @@ class Rule:
 def _as_list(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, (list, tuple)):
+    if is_sequence(value):
         return tuple(str(v) for v in value if v)
     return (str(value),)
 
 
 def _port(value: Any) -> int:
-    """Ports may be unknown (a string) during a real preview; -1 then matches no allowed port."""
     try:
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+def _references(resource_or_rule: Any, props: Any, prop: str) -> bool:
+    """The rule names another security group: its id is set, unknown until that group exists, or fed by one."""
+    value = peek(props, prop)
+    if is_unknown(value):
+        return True
+    if is_sequence(value):
+        return len(value) > 0
+    if value:
+        return True
+    return resource_or_rule is not None and bool(depends_via(resource_or_rule, prop))
 
 
 def _group_of(rule_resource) -> Any:
@@ -110,7 +121,7 @@ def rules(args) -> Iterator[Rule]:
                     direction, group, group, str(get(r, "protocol", "-1")), _port(get(r, "fromPort", 0)), _port(get(r, "toPort", 0)),
                     _as_list(get(r, "cidrBlocks")) + _as_list(get(r, "ipv6CidrBlocks")),
                     _as_list(get(r, "prefixListIds")),
-                    bool(get(r, "securityGroups")) or bool(get(r, "self")),
+                    _references(None, r, "securityGroups") or bool(get(r, "self")),
                 )
     for r in of_type(args, t.SECURITY_GROUP_RULE):
         yield Rule(
@@ -118,7 +129,7 @@ def rules(args) -> Iterator[Rule]:
             _port(get(r.props, "fromPort", 0)), _port(get(r.props, "toPort", 0)),
             _as_list(get(r.props, "cidrBlocks")) + _as_list(get(r.props, "ipv6CidrBlocks")),
             _as_list(get(r.props, "prefixListIds")),
-            bool(get(r.props, "sourceSecurityGroupId")) or bool(get(r.props, "self")),
+            _references(r, r.props, "sourceSecurityGroupId") or bool(get(r.props, "self")),
         )
     for typ, direction in ((t.SECURITY_GROUP_INGRESS_RULE, "ingress"), (t.SECURITY_GROUP_EGRESS_RULE, "egress")):
         for r in of_type(args, typ):
@@ -127,7 +138,7 @@ def rules(args) -> Iterator[Rule]:
                 _port(get(r.props, "fromPort", 0)), _port(get(r.props, "toPort", 0)),
                 _as_list(get(r.props, "cidrIpv4")) + _as_list(get(r.props, "cidrIpv6")),
                 _as_list(get(r.props, "prefixListId")),
-                bool(get(r.props, "referencedSecurityGroupId")),
+                _references(r, r.props, "referencedSecurityGroupId"),
             )
 
 
@@ -191,7 +202,8 @@ no_world_ingress = stack_policy(
     description=("No security group admits the world (0.0.0.0/0, ::/0, or any range nearly as wide: see the prefix-length "
                  "thresholds), except the group of an internet-facing load balancer on TCP 80 and 443."),
     check=_check_no_world_ingress,
-    types=(*GROUP_TYPES, t.SECURITY_GROUP_RULE, t.SECURITY_GROUP_INGRESS_RULE, *LOAD_BALANCER_TYPES),
+    types=(*GROUP_TYPES, t.SECURITY_GROUP_RULE, t.SECURITY_GROUP_INGRESS_RULE, t.SECURITY_GROUP_EGRESS_RULE,
+           *LOAD_BALANCER_TYPES),
     severity=Severity.CRITICAL,
     category="Security",
     remediation=("Admit clients by security group (or VPC CIDR); only the group an internet-facing load balancer uses, tagged "

@@ -230,3 +230,23 @@ TAGGABLE = (
     | TAGGABLE_BACKUP
     | TAGGABLE_DELIVERY
 )
+
+# The network pieces the reachability model (netmodel.py) reads beyond the ones above.
+DEFAULT_ROUTE_TABLE = "aws:ec2/defaultRouteTable:DefaultRouteTable"
+MAIN_ROUTE_TABLE_ASSOCIATION = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
+ROUTE = "aws:ec2/route:Route"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+INTERNET_GATEWAY_ATTACHMENT = "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment"
+VPN_GATEWAY = "aws:ec2/vpnGateway:VpnGateway"
+TRANSIT_GATEWAY_ATTACHMENT = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
+VPC_PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
+VPC_CIDR_ASSOCIATION = "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation"
+NETWORK_ACL = "aws:ec2/networkAcl:NetworkAcl"
+DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+NETWORK_ACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+NETWORK_ACL_ASSOCIATION = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
+ALB_LOAD_BALANCER = "aws:alb/loadBalancer:LoadBalancer"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+ELASTICACHE_SERVERLESS = "aws:elasticache/serverlessCache:ServerlessCache"
+CLIENT_VPN_NETWORK_ASSOCIATION = "aws:ec2clientvpn/networkAssociation:NetworkAssociation"
+CLIENT_VPN_ROUTE = "aws:ec2clientvpn/route:Route"

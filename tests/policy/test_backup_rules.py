@@ -55,7 +55,12 @@ def primary_provider(synth):
 
 def dr_region_is_primary(synth):
     """The DR provider moved into the primary region: everything it creates is no longer off-region."""
-    return mutate(synth, dr_provider(synth)["urn"], lambda r: r["inputs"].update(region="eu-west-1"))
+    provider = dr_provider(synth)
+    moved = mutate(synth, provider["urn"], lambda r: r["inputs"].update(region="eu-west-1"))
+    for record in moved.resources:  # the outputs its resources report follow the provider
+        if (record.get("provider") or "").startswith(provider["urn"] + "::") and "region" in record.get("computed", {}):
+            record["computed"]["region"] = "eu-west-1"
+    return moved
 
 
 def bucket(prod, name="golive-backups-bucket"):

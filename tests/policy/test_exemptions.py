@@ -58,13 +58,23 @@ def test_stack_policy_findings_honour_the_exemption_of_the_resource_they_name(pr
     assert result.findings == [] and [e.urn for e in result.exemptions] == [group["urn"]]
 
 
-def test_resource_args_are_runtime_faithful(prod):
-    """The helper policy tests use: camelCase props, options and the provider's props."""
+def test_accepted_risks_reach_the_cli_as_advisory_diagnostics(prod):
+    """What `pulumi preview --policy-pack policy` prints: a warning of the accepted-risk policy, not a violation."""
+    from golive import analyzer
+
     key = one(prod, "aws:kms/key:Key", "golive-flow-logs")
-    args = check.resource_args(key, check._Stack(prod.resources))
-    assert args.resource_type == "aws:kms/key:Key" and args.props["enableKeyRotation"] is True
-    assert args.opts.protect is True and args.opts.parent == key["parent"]
-    assert args.provider.resource_type == "pulumi:providers:aws" and args.provider.props["region"] == "eu-west-1"
+
+    def break_and_exempt(record):
+        record["inputs"]["enableKeyRotation"] = False
+        record["inputs"]["tags"]["golive:exempt:kms-key-rotation"] = "imported key material (SEC-123)"
+
+    broken = mutate(prod, key["urn"], break_and_exempt)
+    policies = [p for p in check.load_policies() if p.name in ("kms-key-rotation", *check.exemption_policies())]
+    analysis = analyzer.analyze(broken, check._in_process(policies))
+    (diagnostic,) = analysis.diagnostics
+    assert (diagnostic.policy, diagnostic.urn, diagnostic.enforcement) == ("exemption-accepted-risk", key["urn"], "advisory")
+    assert diagnostic.message.startswith("kms-key-rotation: KMS key golive-flow-logs-key does not rotate")
+    assert diagnostic.message.endswith("(accepted risk: imported key material (SEC-123))")
 
 
 def test_a_critical_policy_cannot_be_exempted(prod):

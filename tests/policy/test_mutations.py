@@ -296,8 +296,10 @@ CASES = [
     Case("topic-policy-public", "iam-resource-policy-not-public", (TOPIC_POLICY, "golive-backup-notifications-policy"),
          json_edit(("policy",), _public_statement)),
     # security groups
+    # Nodes open to 0.0.0.0/0 are also reachable from the VPN (its group sends 443 into the VPC): an unintended path.
     Case("node-ingress-from-world", "security-group-no-world-ingress", (SG_INGRESS, "golive-nodes-from-nodes"),
-         lambda r: (r["inputs"].pop("referencedSecurityGroupId", None), r["inputs"].update(cidrIpv4="0.0.0.0/0"))),
+         lambda r: (r["inputs"].pop("referencedSecurityGroupId", None), r["inputs"].update(cidrIpv4="0.0.0.0/0")),
+         collateral=("network-reach-intent",)),
     Case("db-ingress-from-cidr", "security-group-data-tier-referenced-only", (SG, "golive-db-sg"),
          setting("ingress.0", {"protocol": "tcp", "fromPort": 5432, "toPort": 5432, "cidrBlocks": ["10.20.0.0/16"]})),
     # rds
@@ -329,7 +331,9 @@ CASES = [
     # secrets manager
     Case("secret-aws-managed-key", "secretsmanager-secret-cmk", (SECRET, "golive-logs-master"), setting("kmsKeyId", "alias/aws/secretsmanager")),
     # cluster
-    Case("eks-public-endpoint", "cluster-eks-endpoint-restricted", (EKS, "golive-eks"), setting("vpcConfig.endpointPublicAccess", True)),
+    # A public endpoint without publicAccessCidrs admits the whole internet: an unintended path from it.
+    Case("eks-public-endpoint", "cluster-eks-endpoint-restricted", (EKS, "golive-eks"), setting("vpcConfig.endpointPublicAccess", True),
+         collateral=("network-reach-intent",)),
     Case("eks-secrets-plain", "cluster-eks-secrets-encrypted", (EKS, "golive-eks"), removing("encryptionConfig")),
     Case("eks-no-audit-log", "cluster-eks-control-plane-logging", (EKS, "golive-eks"), _without_audit_log),
     Case("eks-old-version", "cluster-eks-supported-version", (EKS, "golive-eks"), setting("version", "1.29")),
@@ -430,16 +434,23 @@ def _key(finding: check.Finding) -> tuple[str, str | None, str]:
     return finding.policy, finding.urn, finding.message
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_breaking_what_a_policy_guards_fails_that_policy_only(prod, prod_check, case):
+# Each case's verdict, kept for the gRPC tier (tests/test_analyzer.py), which compares it with the pack's own process.
+RESULTS: dict[str, check.CheckResult] = {}
+
+
+def mutated_stack(prod: engine.SynthResult, case: Case) -> engine.SynthResult:
+    """The prod stack with the case's one edit (or with its target dropped)."""
     target = _record(prod, *case.target)
     if case.edit is None:
-        mutated = drop(prod, lambda r, urn=target["urn"]: r["urn"] == urn)
-        reported_on = case.reported_on
-    else:
-        mutated = mutate(prod, target["urn"], case.edit)
-        reported_on = case.reported_on or case.target
-    result = check.check(mutated)
+        return drop(prod, lambda r, urn=target["urn"]: r["urn"] == urn)
+    return mutate(prod, target["urn"], case.edit)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_breaking_what_a_policy_guards_fails_that_policy_only(prod, prod_check, case):
+    mutated = mutated_stack(prod, case)
+    reported_on = case.reported_on if case.edit is None else case.reported_on or case.target
+    result = RESULTS[case.id] = check.check(mutated)
 
     baseline = {_key(f) for f in prod_check.findings}
     new = [f for f in result.findings if _key(f) not in baseline]

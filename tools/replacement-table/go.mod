@@ -1,0 +1,3 @@
+module golive.dev/tools/replacementtable
+
+go 1.22
