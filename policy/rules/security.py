@@ -231,7 +231,7 @@ config_recorder = stack_policy(
     description="A production platform stack records every supported resource type (global ones included) with AWS Config, "
     "delivered to S3 and switched on.",
     check=_check_config_recorder,
-    types=(t.CONFIG_RECORDER, t.CONFIG_DELIVERY_CHANNEL, t.CONFIG_RECORDER_STATUS),
+    types=(t.CONFIG_RECORDER, t.CONFIG_DELIVERY_CHANNEL, t.CONFIG_RECORDER_STATUS, t.VPC, t.PROVIDER_AWS),
     severity=Severity.MEDIUM,
     category="Compliance",
     remediation="Keep the security Baseline's ConfigRecorder (golive:singletons.configRecorder create or adopt), or skip it "
