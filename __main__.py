@@ -185,8 +185,11 @@ pulumi.export("accountSingletons", {
 # --- end edge ---
 
 # --- monitoring (issue 6) ---
+from components.logging import INDEX_PREFIX as LOG_INDEX_PREFIX  # noqa: E402
 from components.logging import Logging, LoggingArgs  # noqa: E402
 from components.monitoring import Monitoring, MonitoringArgs  # noqa: E402
+from components.opensearch_setup import LOGS_WRITER, TRACES_WRITER, OpenSearchSetup, OpenSearchSetupArgs  # noqa: E402
+from components.tracing import Tracing, TracingArgs, exemplar_destination, grafana_datasource  # noqa: E402
 
 # Receiver keys are files of a Kubernetes Secret; a production stack without them would page nobody.
 receiver_secrets = {key: secrets.get(key) for key in ("pagerdutyRoutingKey", "slackWebhookUrl", "smtpPassword")}
@@ -214,6 +217,8 @@ monitoring = None if not kubernetes else Monitoring(
         slack_webhook_url=receiver_secrets["slackWebhookUrl"],
         smtp_password=receiver_secrets["smtpPassword"],
         cluster_name=config.cluster.name,
+        grafana_datasources=[grafana_datasource(config.monitoring.tracing)],
+        exemplar_trace_destination=exemplar_destination(),
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
@@ -236,12 +241,55 @@ logs = None if monitoring is None else Logging(
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
-if monitoring is not None and logs is not None:
+tracing = None if logs is None else Tracing(
+    "golive",
+    TracingArgs(
+        config=config.monitoring.tracing,
+        services=config.services,
+        account=config.aws,
+        collector_chart_version=config.monitoring.charts.opentelemetry_collector,
+        jaeger_chart_version=config.monitoring.charts.jaeger,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        opensearch_endpoint=logs.endpoint,
+        opensearch_domain_name=logs.domain.domain_name,
+        monitoring_namespace=config.monitoring.namespace,
+        runbook_base_url=config.monitoring.alerting.runbook_base_url,
+        catalog=[catalog],
+        monitoring=[monitoring.release],
+    ),
+    opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+)
+# Retention and writer roles live in the domain itself: a Job on the cluster applies them (the domain is private).
+search_setup = None if tracing is None else OpenSearchSetup(
+    "golive",
+    OpenSearchSetupArgs(
+        config=config.monitoring.search_setup,
+        account=config.aws,
+        endpoint=logs.endpoint,
+        master_secret_arn=logs.master_secret.arn,
+        kms_key_arn=logs.kms_key.arn,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        log_index_prefix=LOG_INDEX_PREFIX,
+        log_retention_days=config.monitoring.logs.index_retention_days,
+        trace_index_prefix=config.monitoring.tracing.index_prefix,
+        trace_retention_days=config.monitoring.tracing.retention_days,
+        writers={LOGS_WRITER: logs.fluent_bit_role.arn, TRACES_WRITER: tracing.jaeger_role.arn},
+        namespace=config.monitoring.namespace,
+        namespace_dependency=monitoring.namespace,
+    ),
+    opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+)
+if monitoring is not None and logs is not None and tracing is not None and search_setup is not None:
     pulumi.export("monitoringNamespace", config.monitoring.namespace)
     pulumi.export("grafanaAdminSecret", monitoring.grafana_admin_secret_name)
     pulumi.export("logsDomainEndpoint", logs.endpoint)
     pulumi.export("logsMasterSecretArn", logs.master_secret.arn)
     pulumi.export("logsFluentBitRoleArn", logs.fluent_bit_role.arn)
+    pulumi.export("tracingOtlpEndpoint", tracing.otlp_endpoint)
+    pulumi.export("jaegerRoleArn", tracing.jaeger_role.arn)
+    pulumi.export("opensearchSetupJob", search_setup.job.metadata["name"])
 # --- end monitoring ---
 
 # --- backup (issue 7) ---
@@ -328,3 +376,61 @@ if config.edge.domain and catalog is not None:
     pulumi.export("canaryTargetGroupArns", {svc: tg.arn for svc, tg in edge.canary_target_groups.items()})
     pulumi.export("canaryListenerRuleArns", {svc: r.listener_rule_arn for svc, r in delivery_routing.items()})
 # --- end delivery ---
+
+# --- operational proof: restore tests, game days, what `golive verify` checks ---
+from components.game_days import GameDays, GameDaysArgs  # noqa: E402
+from components.restore_testing import RestoreTesting, RestoreTestingArgs  # noqa: E402
+
+zones = config.network.azs(config.region)
+if config.restore_testing.enabled:
+    restore_testing = RestoreTesting(
+        "golive-restore-tests",
+        RestoreTestingArgs(
+            config=config.restore_testing,
+            account=config.aws,
+            vault_arn=backup_plan.vault_arn,
+            database_arn=database.instance.arn,
+            database_port=config.database.port,
+            vpc_id=network.vpc_id,
+            isolated_subnet_ids=network.isolated_subnet_ids,
+            volume_zone=zones[0],
+            monitoring_namespace=config.monitoring.namespace,
+            runbook_base_url=config.monitoring.alerting.runbook_base_url,
+            monitoring=[monitoring.release] if monitoring is not None else [],
+            alert_rules=kubernetes,
+        ),
+        opts=pulumi.ResourceOptions(providers={"aws": aws_provider, **({"kubernetes": cluster.k8s_provider} if kubernetes else {})}),
+    )
+    pulumi.export("restoreTestingPlanName", restore_testing.plan.name)
+    pulumi.export("restoreTestingPlanArn", restore_testing.plan_arn)
+    pulumi.export("restoreTestingRoleArn", restore_testing.role.arn)
+    pulumi.export("restoreValidatorSecurityGroupId", restore_testing.validator_security_group.id)
+if config.edge.domain:
+    # What `python -m golive verify --stack prod` checks on each public host (no secrets).
+    pulumi.export("publicServices", [
+        {"service": s.name, "host": s.host, "pathPrefix": s.path_prefix, "healthPath": s.health_path, "readyPath": s.ready_path,
+         "latencyThresholdSeconds": s.slo.latency_threshold_seconds}
+        for s in config.services if s.host
+    ])
+    if config.game_days.enabled and catalog is not None:  # the load balancer is the all phase's
+        game_days = GameDays(
+            "golive-game-days",
+            GameDaysArgs(
+                config=config.game_days,
+                account=config.aws,
+                zone=config.game_days.impaired_zone(config.network, config.region),
+                latency_stop_seconds=config.game_days.latency_stop_seconds(config.services),
+                database_arn=database.instance.arn,
+                database_identifier=database.instance.identifier,
+                cache_replication_group_id=cache.replication_group.replication_group_id,
+                cache_tags={"Name": "golive-cache", "golive:role": "cache", "environment": config.environment},
+                cache_members=config.cache.num_nodes,
+                cluster_name=cluster.name,
+                vpc_id=network.vpc_id,
+                load_balancer_arn_suffix=edge.load_balancer.arn_suffix,
+            ),
+            opts=aws_opts,
+        )
+        pulumi.export("gameDayTemplateIds", game_days.template_ids)
+        pulumi.export("gameDayLogGroupName", game_days.log_group.name)
+# --- end operational proof ---

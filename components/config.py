@@ -277,6 +277,8 @@ def parse_cidr(key: str, value: str, problems: list[Problem]) -> ipaddress.IPv4N
 
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# Production keeps every CloudWatch log group at least a year (policy logs-group-encrypted-retained, CKV_AWS_338).
+PRODUCTION_LOG_RETENTION_DAYS = 365
 
 # Rules that span sections (e.g. the DR region differs from the primary); each
 # takes (config: StackConfig, ctx, problems) and runs after every section parsed.
@@ -349,7 +351,7 @@ class NetworkConfig:
             problems.append(Problem(f"{key}.interfaceEndpoints", list(self.interface_endpoints), f"lists {', '.join(duplicates)} more than once"))
         if ctx.production and self.nat_gateways != "perAz":
             problems.append(Problem(f"{key}.natGateways", self.nat_gateways, "a production stack needs one NAT gateway per AZ (perAz)"))
-        _check_retention(f"{key}.flowLogRetentionDays", self.flow_log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.flowLogRetentionDays", self.flow_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
         if vpc is None or vpc.prefixlen > self.MAX_PREFIX:
             return
         given: list[tuple[str, ipaddress.IPv4Network]] = []
@@ -437,6 +439,39 @@ class SloConfig:
 
 
 @dataclass(frozen=True)
+class ServiceTracingConfig:
+    """Which of a service's traces are kept (``golive:services[i].tracing``): decided at the tail, per trace.
+
+    The defaults keep every trace, as the OpenTelemetry SDK's default sampler (``parentbased_always_on``)
+    sends them: a service that says nothing loses nothing. Lower ``samplingPercentage`` to keep a random
+    share (by trace id, so every span of a kept trace is kept), and let ``keepErrors``/``keepSlowerThan``
+    keep what matters on top of it.
+    """
+
+    sampling_percentage: float = doc("Share of the service's traces kept at random, percent from 0 to 100 (0.1 keeps one in a "
+                                     "thousand); 100 keeps every trace.", 100.0)
+    keep_errors: bool = doc("Also keep every trace with a span in error status, whatever samplingPercentage says.", True)
+    keep_slower_than: str = doc("Also keep every trace that lasts longer than this (e.g. `1s`, `500ms`), whatever "
+                                "samplingPercentage says; below golive:monitoring.tracing.decisionWait. Empty: off.", "")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not 0 <= self.sampling_percentage <= 100:
+            problems.append(Problem(f"{key}.samplingPercentage", self.sampling_percentage, "must be a percentage from 0 to 100"))
+        elif self.sampling_percentage == 0 and not self.keep_errors and not self.keep_slower_than:
+            problems.append(Problem(f"{key}.samplingPercentage", self.sampling_percentage,
+                                    "keeps no trace at all; keep a share, or errors (keepErrors) or slow traces (keepSlowerThan)"))
+        if self.keep_slower_than and not self.slower_than_ms:
+            problems.append(Problem(f"{key}.keepSlowerThan", self.keep_slower_than,
+                                    "must be a duration of at least 1ms with one unit, such as 500ms or 2s"))
+
+    @property
+    def slower_than_ms(self) -> int:
+        """``keepSlowerThan`` in whole milliseconds (0: off or not a duration)."""
+        seconds = duration_seconds(self.keep_slower_than) if self.keep_slower_than else None
+        return int(round(seconds * 1000)) if seconds else 0
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """One service of the catalog (``golive:services[i]``): its place on the platform."""
 
@@ -450,6 +485,8 @@ class ServiceConfig:
     max_replicas: int = doc("HPA maximum replicas.", 10)
     cpu_target: int = doc("HPA target CPU utilisation, percent.", 70)
     slo: SloConfig = doc("Service level objectives.", default_factory=SloConfig)
+    tracing: ServiceTracingConfig = doc("Which traces are kept (tail-based sampling in the trace gateway).",
+                                        default_factory=ServiceTracingConfig)
     delivery: Literal["canary", "blueGreen", "none"] = doc(
         "Progressive delivery (docs/delivery.md): `canary` (weighted ALB target groups, SLO analysis between steps), "
         "`blueGreen` (preview host, pre- and post-promotion analysis) or `none` (plain Deployment rollout).", "canary")
@@ -603,8 +640,9 @@ class ClusterConfig:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
                                     f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
-        elif ctx.production and self.log_retention_days < 90:
-            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days, "production keeps control-plane logs at least 90 days"))
+        elif ctx.production and self.log_retention_days < PRODUCTION_LOG_RETENTION_DAYS:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    f"production keeps control-plane logs at least {PRODUCTION_LOG_RETENTION_DAYS} days"))
         if not self.instance_types:
             problems.append(Problem(f"{key}.instanceTypes", [], "needs at least one instance type"))
         if ctx.production and self.capacity_type != "ON_DEMAND":
@@ -690,11 +728,22 @@ def _check_window(key: str, value: str, weekly: bool, min_minutes: int, problems
     return True
 
 
-def _check_log_retention(key: str, value: int, minimum: int, problems: list[Problem]) -> None:
+# Secrets rotate at least this often (policy secretsmanager-secret-rotation, FSBP SecretsManager.4).
+MAX_ROTATION_DAYS = 90
+
+
+def _check_rotation_days(key: str, value: int, problems: list[Problem]) -> None:
+    if not 1 <= value <= MAX_ROTATION_DAYS:
+        problems.append(Problem(key, value, f"must be 1 to {MAX_ROTATION_DAYS} days (policy secretsmanager-secret-rotation)"))
+
+
+def _check_log_retention(key: str, value: int, minimum: int, ctx: _Ctx, problems: list[Problem]) -> None:
     if value not in LOG_RETENTION_DAYS:
         problems.append(Problem(key, value, f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
     elif value < minimum:
         problems.append(Problem(key, value, f"keep database and cache logs at least {minimum} days"))
+    elif ctx.production and value < PRODUCTION_LOG_RETENTION_DAYS:
+        problems.append(Problem(key, value, f"production keeps database and cache logs at least {PRODUCTION_LOG_RETENTION_DAYS} days"))
 
 
 # Classes without Performance Insights support (it is on for every instance).
@@ -734,7 +783,7 @@ class DatabaseConfig:
     slow_statement_ms: int = doc("Statements slower than this are logged (log_min_duration_statement), in ms.", 1000)
     performance_insights_retention_days: int = doc("Performance Insights retention: 7 (free), 731, or a multiple of 31.", 7)
     monitoring_interval_seconds: int = doc("Enhanced monitoring interval: 1, 5, 10, 15, 30 or 60 seconds.", 60)
-    log_retention_days: int = doc("Retention of the PostgreSQL and upgrade log groups, in days (at least 30).", 365)
+    log_retention_days: int = doc("Retention of the PostgreSQL and upgrade log groups, in days (at least 30; 365 in production).", 365)
 
     MIN_BACKUP_RETENTION, MAX_BACKUP_RETENTION = 7, 35
     MIN_MAJOR_VERSION = 13
@@ -794,7 +843,7 @@ class DatabaseConfig:
         if self.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):
             problems.append(Problem(f"{key}.monitoringIntervalSeconds", self.monitoring_interval_seconds,
                                     "must be 1, 5, 10, 15, 30 or 60 (enhanced monitoring stays on)"))
-        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, problems)
+        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, ctx, problems)
 
 
 # Engine majors ElastiCache offers, per engine: the parameter group family follows the major.
@@ -821,7 +870,10 @@ class CacheConfig:
     maxmemory_policy: Literal[
         "volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"
     ] = doc("What the cache evicts when memory is full.", "volatile-lru")
-    log_retention_days: int = doc("Retention of the slow-log and engine-log groups, in days (at least 30).", 90)
+    log_retention_days: int = doc("Retention of the slow-log and engine-log groups, in days (at least 30; 365 in production).", 365)
+    auth_token_rotation_days: int = doc(
+        "Days between rotations of the AUTH token (Secrets Manager, golive's rotation function); 1 to 90.", 30
+    )
 
     MIN_SNAPSHOT_RETENTION, MAX_SNAPSHOT_RETENTION = 7, 35
 
@@ -857,7 +909,8 @@ class CacheConfig:
         if snapshot_ok and maintenance_ok and windows_overlap(self.snapshot_window, self.maintenance_window):
             problems.append(Problem(f"{key}.maintenanceWindow", self.maintenance_window,
                                     f"overlaps the snapshot window {self.snapshot_window} (UTC); ElastiCache rejects overlapping windows"))
-        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, problems)
+        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, ctx, problems)
+        _check_rotation_days(f"{key}.authTokenRotationDays", self.auth_token_rotation_days, problems)
 
 
 @cross_check
@@ -976,7 +1029,7 @@ class WafConfig:
             parse_cidr(f"{key}.blockedIps[{i}]", cidr, problems)
         if len(self.blocked_ips) > 10_000:
             problems.append(Problem(f"{key}.blockedIps", len(self.blocked_ips), "a WAF IP set holds at most 10,000 addresses"))
-        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
 
 
 @dataclass(frozen=True)
@@ -1044,7 +1097,7 @@ class VpnConfig:
         cidr = parse_cidr(f"{key}.clientCidr", self.client_cidr, problems)
         if cidr is not None and not 12 <= cidr.prefixlen <= 22:
             problems.append(Problem(f"{key}.clientCidr", self.client_cidr, "must be /12 to /22 (Client VPN's allowed range)"))
-        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
 
 
 @dataclass(frozen=True)
@@ -1075,6 +1128,9 @@ class SecurityConfig:
     cloudtrail_lock_days: int = doc("Object Lock retention of CloudTrail log files, in days.", 365)
     cloudtrail_expiry_days: int = doc("Days CloudTrail log files stay in their S3 bucket.", 2557)
     cloudtrail_log_retention_days: int = doc("Retention of the CloudTrail CloudWatch log group, in days.", 365)
+    server_access_log_expiry_days: int = doc(
+        "Days the S3 server access logs of the CloudTrail bucket are kept (at least 90 in production).", 365
+    )
     security_hub: bool = doc("Enable Security Hub with the AWS Foundational Security Best Practices and CIS standards.", True)
     guardduty_finding_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = doc(
         "How often GuardDuty publishes updated findings.", "FIFTEEN_MINUTES"
@@ -1083,12 +1139,18 @@ class SecurityConfig:
     aws_config: AwsConfigConfig = doc("AWS Config recorder and its delivery bucket.", default_factory=AwsConfigConfig)
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
-        _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, 365, ctx, problems)
+        _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx,
+                         problems)
         if ctx.production and not self.security_hub:
             problems.append(Problem(f"{key}.securityHub", self.security_hub, "production keeps Security Hub on "
                                     "(policy security-securityhub-standards)"))
         if ctx.production and self.cloudtrail_expiry_days < 365:
             problems.append(Problem(f"{key}.cloudtrailExpiryDays", self.cloudtrail_expiry_days, "production keeps CloudTrail logs at least 365 days"))
+        if self.server_access_log_expiry_days < 1:
+            problems.append(Problem(f"{key}.serverAccessLogExpiryDays", self.server_access_log_expiry_days, "must be at least 1"))
+        elif ctx.production and self.server_access_log_expiry_days < 90:
+            problems.append(Problem(f"{key}.serverAccessLogExpiryDays", self.server_access_log_expiry_days,
+                                    "production keeps S3 access logs at least 90 days"))
         if self.cloudtrail_lock_days < 1:
             problems.append(Problem(f"{key}.cloudtrailLockDays", self.cloudtrail_lock_days, "must be at least 1"))
         elif self.cloudtrail_object_lock and self.cloudtrail_lock_days > self.cloudtrail_expiry_days:
@@ -1170,6 +1232,9 @@ class MonitoringChartsConfig:
     blackbox_exporter: str = doc("prometheus-blackbox-exporter.", "11.10.0")
     cloudwatch_exporter: str = doc("prometheus-yet-another-cloudwatch-exporter (YACE).", "0.50.0")
     fluent_bit: str = doc("fluent-bit (log shipper DaemonSet).", "0.47.10")
+    opentelemetry_collector: str = doc("opentelemetry-collector (trace gateway and tail sampler; "
+                                       "https://open-telemetry.github.io/opentelemetry-helm-charts).", "0.170.0")
+    jaeger: str = doc("jaeger (Jaeger v2: trace storage writer and query; https://jaegertracing.github.io/helm-charts).", "4.11.1")
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         for f in dataclasses.fields(self):
@@ -1236,6 +1301,9 @@ class LogsConfig:
     index_retention_days: int = doc("Days an index lives before the ISM policy deletes it.", 90)
     log_retention_days: int = doc("Retention of the domain's audit, application and slow logs in CloudWatch.", 365)
     master_user_name: str = doc("Fine-grained access control master user (its password is generated into Secrets Manager).", "golive-admin")
+    master_password_rotation_days: int = doc(
+        "Days between rotations of the master user's password (Secrets Manager, golive's rotation function); 1 to 90.", 30
+    )
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         if not re.fullmatch(r"OpenSearch_\d+\.\d+", self.engine_version):
@@ -1261,8 +1329,92 @@ class LogsConfig:
         elif self.log_retention_days < 30:
             problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
                                     "must be at least 30 days (policy logs-group-encrypted-retained)"))
+        elif ctx.production and self.log_retention_days < PRODUCTION_LOG_RETENTION_DAYS:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    f"production keeps logs at least {PRODUCTION_LOG_RETENTION_DAYS} days (policy logs-group-encrypted-retained)"))
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", self.master_user_name):
             problems.append(Problem(f"{key}.masterUserName", self.master_user_name, "must be 1-64 letters, digits, '-' or '_'"))
+        _check_rotation_days(f"{key}.masterPasswordRotationDays", self.master_password_rotation_days, problems)
+
+
+_MON_IMAGE = re.compile(r"[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?")
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    """The trace pipeline (``golive:monitoring.tracing``): OTLP gateway, tail sampler, Jaeger v2 on the logs domain."""
+
+    namespace: str = doc("Namespace of the collectors and Jaeger.", "tracing")
+    gateway_replicas: int = doc("OTLP gateway replicas (what services send to; they route each trace to one sampler).", 2)
+    sampler_replicas: int = doc("Tail-sampler replicas (each holds whole traces until it decides).", 2)
+    decision_wait: str = doc("How long a sampler waits after a trace's first span before it decides (the longest trace "
+                             "a keepSlowerThan rule can see).", "10s")
+    max_traces_in_memory: int = doc("Traces each sampler holds while it waits; beyond that the oldest are dropped undecided "
+                                    "(alert TraceSamplerDroppingTraces).", 100000)
+    jaeger_replicas: int = doc("Jaeger v2 replicas (OTLP in from the samplers, OpenSearch out, query and UI for Grafana).", 2)
+    index_prefix: str = doc("Prefix of Jaeger's OpenSearch indices (<prefix>-jaeger-span-YYYY-MM-DD, …), apart from the logs' kube-*.",
+                            "traces")
+    retention_days: int = doc("Days a trace index lives before the index lifecycle policy deletes it (at least 7 in production).", 14)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not _DNS_LABEL.fullmatch(self.namespace) or self.namespace in RESERVED_NAMESPACES[:4]:
+            problems.append(Problem(f"{key}.namespace", self.namespace, "must be a DNS label of its own (not default or kube-*)"))
+        least = 2 if ctx.production else 1
+        for name in ("gateway_replicas", "sampler_replicas", "jaeger_replicas"):
+            if not least <= getattr(self, name) <= 50:
+                problems.append(Problem(f"{key}.{camel(name)}", getattr(self, name),
+                                        f"must be {least} to 50{' in production (one replica per node failure)' if ctx.production else ''}"))
+        wait = duration_seconds(self.decision_wait)
+        if wait is None or not 1 <= wait <= 120:
+            problems.append(Problem(f"{key}.decisionWait", self.decision_wait, "must be a duration from 1s to 120s (2m)"))
+        if not 1000 <= self.max_traces_in_memory <= 10_000_000:
+            problems.append(Problem(f"{key}.maxTracesInMemory", self.max_traces_in_memory, "must be 1000 to 10000000"))
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", self.index_prefix) or self.index_prefix.startswith("kube"):
+            problems.append(Problem(f"{key}.indexPrefix", self.index_prefix, "must be 2-32 lowercase letters, digits or '-', "
+                                    "not starting with kube (the log indices' prefix)"))
+        minimum = 7 if ctx.production else 1
+        if not minimum <= self.retention_days <= 3650:
+            problems.append(Problem(f"{key}.retentionDays", self.retention_days,
+                                    f"must be {minimum} to 3650 days{' in production' if ctx.production else ''}"))
+
+    @property
+    def decision_wait_seconds(self) -> float:
+        return duration_seconds(self.decision_wait) or 0.0
+
+
+@dataclass(frozen=True)
+class SearchSetupConfig:
+    """The Job that applies the logs domain's own settings at ``pulumi up`` (``golive:monitoring.searchSetup``)."""
+
+    aws_cli_image: str = doc("Image that reads the master user's secret from Secrets Manager (pin a version, or a digest).",
+                             "public.ecr.aws/aws-cli/aws-cli:2.36.7")
+    python_image: str = doc("Image that runs the setup script (standard library only; pin a version, or a digest).",
+                            "public.ecr.aws/docker/library/python:3.13.14-slim")
+    deadline_seconds: int = doc("How long the Job may take, retries included, before `pulumi up` fails.", 900)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for name in ("aws_cli_image", "python_image"):
+            value = getattr(self, name)
+            if not _MON_IMAGE.fullmatch(value) or value.endswith(":latest"):
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be registry/repository:tag with a pinned tag (not latest)"))
+        if not 60 <= self.deadline_seconds <= 3600:
+            problems.append(Problem(f"{key}.deadlineSeconds", self.deadline_seconds, "must be 60 to 3600"))
+
+
+@cross_check
+def _tracing_catalog(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """A trace slower than the sampler's wait is decided before it ends: a keepSlowerThan rule must fit in the wait."""
+    tracing = config.monitoring.tracing
+    wait = tracing.decision_wait_seconds
+    for i, service in enumerate(config.services):
+        slower = service.tracing.slower_than_ms
+        if wait and slower and slower >= wait * 1000:
+            problems.append(Problem(f"{NAMESPACE}:services[{i}].tracing.keepSlowerThan", service.tracing.keep_slower_than,
+                                    f"must be shorter than golive:monitoring.tracing.decisionWait ({tracing.decision_wait}): "
+                                    "the sampler decides before a slower trace ends"))
+    if tracing.namespace in {config.monitoring.namespace, config.delivery.namespace, *(s.name for s in config.services)}:
+        problems.append(Problem(f"{NAMESPACE}:monitoring.tracing.namespace", tracing.namespace,
+                                "must not be the monitoring, delivery or a service namespace"))
 
 
 @dataclass(frozen=True)
@@ -1284,6 +1436,9 @@ class MonitoringConfig:
     probe_interval: str = doc("Interval of the blackbox probes of the catalog's URLs.", "30s")
     alerting: AlertingConfig = doc("Alert receivers' non-secret settings.", default_factory=AlertingConfig)
     logs: LogsConfig = doc("OpenSearch logs.", default_factory=LogsConfig)
+    tracing: TracingConfig = doc("Distributed tracing: OpenTelemetry gateway and tail sampler, Jaeger v2.", default_factory=TracingConfig)
+    search_setup: SearchSetupConfig = doc("The Job applying the logs domain's retention and writer roles.",
+                                          default_factory=SearchSetupConfig)
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", self.namespace):
@@ -1792,6 +1947,145 @@ def _deployers_inside_the_vpc(config: StackConfig, ctx: _Ctx, problems: list[Pro
 # --- end section: account -----------------------------------------------------
 
 
+# --- section: operational proof (restore tests, game days) -----------------
+
+_RESTORE_SCHEDULE = re.compile(r"cron\(\S+ \S+ \S+ \S+ \S+ \S+\)|rate\([1-9]\d* (minutes?|hours?|days?)\)")
+_ISO_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+RESTORE_TESTED_TYPES = ("RDS", "EBS")
+"""AWS Backup protected-resource types the platform backs up and restore-tests: the database and the tagged volumes."""
+
+
+@dataclass(frozen=True)
+class RestoreMeasurement:
+    """One restore the restore-testing plan measured (``golive:restoreTesting.measurements[i]``)."""
+
+    resource_type: Literal["RDS", "EBS"] = doc("AWS Backup resource type of the restore: `RDS` (the database) or `EBS` (the volumes).")
+    restore_minutes: int = doc("Minutes from the restore job's creation to its completion (`CompletionDate - CreationDate`).")
+    measured_on: str = doc("Day of the restore job, `YYYY-MM-DD` (UTC).")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if self.restore_minutes < 1:
+            problems.append(Problem(f"{key}.restoreMinutes", self.restore_minutes, "must be at least 1 minute"))
+        if not _ISO_DATE.fullmatch(self.measured_on):
+            problems.append(Problem(f"{key}.measuredOn", self.measured_on, "must be a date written YYYY-MM-DD"))
+
+
+@dataclass(frozen=True)
+class RestoreTestingConfig:
+    """AWS Backup restore testing (``golive:restoreTesting``): the database and the tagged volumes restored on a schedule."""
+
+    enabled: bool = doc("Declare the restore-testing plan; production requires it (policy backup-restore-tested).", True)
+    schedule: str = doc("When restores are tested (UTC): an AWS cron(...) with six fields or rate(...). Default: Saturdays 05:00, "
+                        "three hours after the daily backup.", "cron(0 5 ? * SAT *)")
+    start_window_hours: int = doc("Hours a scheduled restore test may wait to start, 1-168.", 4)
+    selection_window_days: int = doc("Only recovery points of the last N days are restored (the newest of them), 1-365.", 7)
+    validation_window_hours: int = doc(
+        "Hours the restored copy is kept for validation before AWS Backup deletes it, 1-168.", 4)
+    rto_minutes: int = doc("The recovery time objective: an alert fires when a restore runs longer.", 60)
+    switchover_minutes: int = doc(
+        "Minutes a real recovery adds after the restore (repointing the services, checks): the implied RTO is the measured "
+        "restore plus this.", 15)
+    expected_every_days: int = doc("An alert fires when no restore completed for this many days plus one (the schedule's period).", 7)
+    measurements: tuple[RestoreMeasurement, ...] = doc(
+        "The last measured restore of each resource type (from `aws backup list-restore-jobs`, docs/disaster-recovery.md); the "
+        "readiness report derives the RTO they imply.", ())
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if ctx.production and not self.enabled:
+            problems.append(Problem(f"{key}.enabled", self.enabled, "production restore-tests every backed-up data store "
+                                    "(policy backup-restore-tested): a backup nobody restored is a hope, not a recovery"))
+        if not _RESTORE_SCHEDULE.fullmatch(self.schedule):
+            problems.append(Problem(f"{key}.schedule", self.schedule, "must be an AWS cron expression with six fields, e.g. "
+                                    "cron(0 5 ? * SAT *), or rate(7 days)"))
+        for name, value, low, high in (("startWindowHours", self.start_window_hours, 1, 168),
+                                       ("selectionWindowDays", self.selection_window_days, 1, 365),
+                                       ("validationWindowHours", self.validation_window_hours, 1, 168)):
+            if not low <= value <= high:
+                problems.append(Problem(f"{key}.{name}", value, f"must be from {low} to {high} (AWS Backup's range)"))
+        if self.rto_minutes < 1:
+            problems.append(Problem(f"{key}.rtoMinutes", self.rto_minutes, "must be at least 1 minute"))
+        if self.switchover_minutes < 0:
+            problems.append(Problem(f"{key}.switchoverMinutes", self.switchover_minutes, "must not be negative"))
+        if self.rto_minutes >= 1 and self.switchover_minutes >= self.rto_minutes:
+            problems.append(Problem(f"{key}.switchoverMinutes", self.switchover_minutes,
+                                    f"must be below rtoMinutes ({self.rto_minutes}): no restore could then meet the RTO"))
+        if not 1 <= self.expected_every_days <= 13:
+            problems.append(Problem(f"{key}.expectedEveryDays", self.expected_every_days,
+                                    "must be from 1 to 13 (the alert looks back this many days plus one; Prometheus keeps 15)"))
+        seen: dict[str, int] = {}
+        for i, measurement in enumerate(self.measurements):
+            if measurement.resource_type in seen:
+                problems.append(Problem(f"{key}.measurements[{i}].resourceType", measurement.resource_type,
+                                        f"duplicates measurements[{seen[measurement.resource_type]}]: keep the last measured restore only"))
+            seen.setdefault(measurement.resource_type, i)
+
+    def measurement(self, resource_type: str) -> RestoreMeasurement | None:
+        return next((m for m in self.measurements if m.resource_type == resource_type), None)
+
+    def implied_rto_minutes(self, resource_type: str) -> int | None:
+        """The RTO the last measured restore of ``resource_type`` implies: the restore plus the switch-over."""
+        measured = self.measurement(resource_type)
+        return None if measured is None else measured.restore_minutes + self.switchover_minutes
+
+
+@dataclass(frozen=True)
+class GameDaysConfig:
+    """AWS FIS experiment templates for the failures the platform claims to survive (``golive:gameDays``, docs/game-days.md)."""
+
+    enabled: bool = doc("Declare the experiment templates (they do nothing until someone starts an experiment).", True)
+    zone: str = doc("The Availability Zone the zonal experiments impair; empty: the first of golive:network.availabilityZones "
+                    "(where the cache primary is placed).", "")
+    cache_interruption_minutes: int = doc("How long the cache primary's zone loses power, 1-720 minutes.", 10)
+    network_disruption_minutes: int = doc("How long the zone's subnets lose connectivity, 1-720 minutes.", 10)
+    database_failover_seconds: int = doc("The claim the database experiment tests: Multi-AZ failover completes within this.", 120)
+    cache_failover_seconds: int = doc("The claim the cache experiment tests: a replica is promoted within this.", 60)
+    stop_5xx_percent: float = doc("Stop condition: the load balancer's 5xx responses exceed this percent of requests for "
+                                  "stopEvaluationMinutes.", 5.0)
+    stop_latency_seconds: float = doc("Stop condition: the targets' p95 response time exceeds this for stopEvaluationMinutes; "
+                                      "0: the catalog's smallest latency SLO threshold.", 0.0)
+    stop_evaluation_minutes: int = doc("Consecutive minutes the ALB alarms must breach before an experiment stops, 1-10.", 3)
+    unavailable_minutes: int = doc("Stop condition: the database has no connection, or the cache no primary, for this many "
+                                   "minutes (beyond any failover budget), 1-30.", 5)
+    log_retention_days: int = doc("Retention of the experiments' (KMS-encrypted) log group, days.", 365)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for name, value in (("cacheInterruptionMinutes", self.cache_interruption_minutes),
+                            ("networkDisruptionMinutes", self.network_disruption_minutes)):
+            if not 1 <= value <= 720:
+                problems.append(Problem(f"{key}.{name}", value, "must be from 1 to 720 minutes (FIS: PT1M to PT12H)"))
+        for name, value in (("databaseFailoverSeconds", self.database_failover_seconds),
+                            ("cacheFailoverSeconds", self.cache_failover_seconds)):
+            if value < 1:
+                problems.append(Problem(f"{key}.{name}", value, "must be at least 1 second"))
+        if not 0 < self.stop_5xx_percent < 100:
+            problems.append(Problem(f"{key}.stop5xxPercent", self.stop_5xx_percent, "must be a percentage strictly between 0 and 100"))
+        if self.stop_latency_seconds < 0:
+            problems.append(Problem(f"{key}.stopLatencySeconds", self.stop_latency_seconds, "must not be negative (0: from the catalog)"))
+        if not 1 <= self.stop_evaluation_minutes <= 10:
+            problems.append(Problem(f"{key}.stopEvaluationMinutes", self.stop_evaluation_minutes, "must be from 1 to 10 minutes"))
+        if not 1 <= self.unavailable_minutes <= 30:
+            problems.append(Problem(f"{key}.unavailableMinutes", self.unavailable_minutes, "must be from 1 to 30 minutes"))
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+
+    def impaired_zone(self, network: NetworkConfig, region: str) -> str:
+        return self.zone or network.azs(region)[0]
+
+    def latency_stop_seconds(self, services: Sequence[ServiceConfig]) -> float:
+        thresholds = [s.slo.latency_threshold_seconds for s in services if s.host]
+        return self.stop_latency_seconds or (min(thresholds) if thresholds else 1.0)
+
+
+@cross_check
+def _game_day_zone_in_network(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """A zonal experiment aimed at a zone the VPC does not use would impair nothing (and prove nothing)."""
+    zone, zones = config.game_days.zone, config.network.azs(config.region)
+    if zone and zone not in zones:
+        problems.append(Problem(f"{NAMESPACE}:gameDays.zone", zone, f"must be one of golive:network.availabilityZones ({', '.join(zones)})"))
+
+
+# --- end section: operational proof -----------------------------------------
+
+
 # --------------------------------------------------------------------------- the stack
 
 
@@ -1841,6 +2135,8 @@ class StackConfig:
     dr: DrConfig = doc("Disaster recovery.", default_factory=DrConfig)
     backup: BackupConfig = doc("Backups.", default_factory=BackupConfig)
     delivery: DeliveryConfig = doc("Progressive delivery.", default_factory=DeliveryConfig)
+    restore_testing: RestoreTestingConfig = doc("Restore tests of the backups.", default_factory=RestoreTestingConfig)
+    game_days: GameDaysConfig = doc("Fault-injection experiment templates.", default_factory=GameDaysConfig)
     singletons: SingletonsConfig = doc("Account-wide singletons: create, adopt or skip each.", default_factory=SingletonsConfig)
 
     @property

@@ -39,6 +39,16 @@ class ConfigRecorderArgs:
     """False while an adopted recorder is not imported yet (the infrastructure phase)."""
     adopted: bool = False
     """The recorder predates the stack: destroying the stack keeps it."""
+    server_access_log_bucket: pulumi.Input[str] | None = None
+    """The bucket that receives the delivery bucket's S3 server access logs (the Baseline's)."""
+
+
+REPLICATION_POLICY = "s3-bucket-cross-region-replication"
+# The accepted risk, as an S3 tag value (letters, digits, spaces and _ . : / = + - @ only).
+HISTORY_NOT_REPLICATED = (
+    "configuration history is evidence AWS Config also keeps for its retention period: an off-region copy belongs "
+    "to the organization aggregator and log-archive account, not to a workload stack"
+)
 
 
 def delivery_statements(bucket_arn: str, account: AwsAccount) -> list[dict]:
@@ -79,6 +89,8 @@ class ConfigRecorder(pulumi.ComponentResource):
                 expiry_days=cfg.expiry_days,
                 writer_statements=lambda arn: delivery_statements(arn, account),
                 kms_key_arn=self.key.arn,
+                server_access_log_bucket=args.server_access_log_bucket,
+                exemptions=((REPLICATION_POLICY, HISTORY_NOT_REPLICATED),),
             ),
             opts=child,
         )

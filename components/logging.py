@@ -3,13 +3,13 @@
 The domain is private (VPC subnets, HTTPS on 443 from the cluster nodes only),
 spread over three AZs with dedicated masters, encrypted at rest with its own
 CMK and between nodes, TLS 1.2+ only, with fine-grained access control whose
-master password is generated into Secrets Manager. Its audit, application and
-slow logs go to KMS-encrypted CloudWatch log groups.
+master password is generated into Secrets Manager and rotated there on a schedule
+(``components.secret_rotation``). Its audit, application and slow logs go to
+KMS-encrypted CloudWatch log groups.
 
-Fluent Bit signs its requests with an IRSA role (SigV4). Two steps need the
-domain's own API and are documented in docs/monitoring.md: mapping that role to
-a writer role of the security plugin, and installing the index-lifecycle
-policy :func:`ism_policy` (delete after ``indexRetentionDays``).
+Fluent Bit signs its requests with an IRSA role (SigV4). What needs the domain's
+own API (the writer role that role maps to, the index-lifecycle policy deleting
+``kube-*`` after ``indexRetentionDays``) is applied by ``components/opensearch_setup.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pulumi_random as random
 from components.config import AwsAccount, LogsConfig
 from components.irsa import service_account_role
 from components.kms import EncryptionKey, EncryptionKeyArgs
+from components.secret_rotation import SecretRotation, SecretRotationArgs
 
 FLUENT_CHARTS = "https://fluent.github.io/helm-charts"
 FLUENT_BIT_SERVICE_ACCOUNT = "fluent-bit"
@@ -96,7 +97,7 @@ class Logging(pulumi.ComponentResource):
             tags={"Name": f"{name}-logs-master"},
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
-        aws.secretsmanager.SecretVersion(
+        master_version = aws.secretsmanager.SecretVersion(
             f"{name}-logs-master",
             secret_id=self.master_secret.id,
             secret_string=pulumi.Output.secret(self.master_password.result).apply(
@@ -207,6 +208,22 @@ class Logging(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[self.log_policy, *args.service_role_dependencies]),
         )
 
+        self.master_rotation = SecretRotation(
+            f"{name}-logs-master",
+            SecretRotationArgs(
+                secret=self.master_secret,
+                kms_key_arn=self.kms_key.arn,
+                target="opensearch-master-user",
+                target_id=domain_name,
+                target_arn=self.domain.arn,
+                rotation_days=cfg.master_password_rotation_days,
+                log_retention_days=cfg.log_retention_days,
+                account=account,
+                depends_on=(self.domain, master_version),
+            ),
+            opts=child,
+        )
+
         self.fluent_bit = k8s.helm.v3.Release(
             f"{name}-fluent-bit",
             name="fluent-bit",
@@ -217,8 +234,7 @@ class Logging(pulumi.ComponentResource):
             max_history=10,
             timeout=600,
             cleanup_on_fail=True,
-            values=pulumi.Output.all(self.domain.endpoint, self.fluent_bit_role.arn).apply(
-                lambda a: fluent_bit_values(a[0], a[1], account.region, args.prometheus_release_name)),
+            values=fluent_bit_values(self.domain.endpoint, self.fluent_bit_role.arn, account.region, args.prometheus_release_name),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[*([args.namespace_dependency] if args.namespace_dependency else []), *args.after] or None
             ),
@@ -232,14 +248,17 @@ class Logging(pulumi.ComponentResource):
         })
 
 
-def fluent_bit_values(endpoint: str, role_arn: str, region: str, prometheus_release: str = "kube-prometheus-stack") -> dict:
+def fluent_bit_values(endpoint: pulumi.Input[str], role_arn: pulumi.Input[str], region: str,
+                      prometheus_release: str = "kube-prometheus-stack") -> dict:
     """A DaemonSet tailing container logs, enriched with Kubernetes metadata, shipped over HTTPS with SigV4.
 
+    Only the endpoint and the role are unknown before the first ``up``; the rest is known at preview.
     The chart's ServiceMonitor template copies ``serviceMonitor.selector`` into its labels
     (it has no ``additionalLabels``): that is where Prometheus's ``release`` label goes.
     """
     return {
         "kind": "DaemonSet",
+        "env": [{"name": "OPENSEARCH_HOST", "value": endpoint}],
         "serviceAccount": {"create": True, "name": FLUENT_BIT_SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role_arn}},
         "serviceMonitor": {"enabled": True, "selector": {"release": prometheus_release}},
         "tolerations": [{"operator": "Exists"}],
@@ -252,25 +271,12 @@ def fluent_bit_values(endpoint: str, role_arn: str, region: str, prometheus_rele
                 "[FILTER]\n    Name kubernetes\n    Match kube.*\n    Merge_Log On\n    Keep_Log Off\n"
                 "    K8S-Logging.Parser On\n    K8S-Logging.Exclude On\n"
             ),
+            # The endpoint comes from the environment (Fluent Bit expands ${VAR}), so the configuration is known at preview.
             "outputs": (
-                f"[OUTPUT]\n    Name opensearch\n    Match kube.*\n    Host {endpoint}\n    Port 443\n    tls On\n    tls.verify On\n"
-                f"    AWS_Auth On\n    AWS_Region {region}\n    Logstash_Format On\n    Logstash_Prefix {INDEX_PREFIX}\n"
-                f"    Suppress_Type_Name On\n    Replace_Dots On\n    Retry_Limit 10\n"
+                "[OUTPUT]\n    Name opensearch\n    Match kube.*\n    Host ${OPENSEARCH_HOST}\n    Port 443\n    tls On\n"
+                f"    tls.verify On\n    AWS_Auth On\n    AWS_Region {region}\n    Logstash_Format On\n    Logstash_Prefix {INDEX_PREFIX}\n"
+                "    Suppress_Type_Name On\n    Replace_Dots On\n    Retry_Limit 10\n"
             ),
         },
     }
 
-
-def ism_policy(retention_days: int) -> dict:
-    """The index-lifecycle policy of the log indices: hot, then deleted after ``retention_days``."""
-    return {
-        "policy": {
-            "description": f"golive container logs: delete {INDEX_PREFIX}-* indices {retention_days} days after creation",
-            "default_state": "hot",
-            "states": [
-                {"name": "hot", "actions": [], "transitions": [{"state_name": "delete", "conditions": {"min_index_age": f"{retention_days}d"}}]},
-                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
-            ],
-            "ism_template": [{"index_patterns": [f"{INDEX_PREFIX}-*"], "priority": 100}],
-        }
-    }

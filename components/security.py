@@ -3,6 +3,9 @@
 - CloudTrail records every API call in every region (global services included) with
   digest files for tamper evidence, encrypted with its own KMS key, into a dedicated
   bucket (optionally write-once) and a CloudWatch log group that alarms can read.
+- An S3 server access log bucket: the CloudTrail bucket logs every request made to it
+  there. It is the end of the chain (it logs nowhere itself) and SSE-S3, the only
+  encryption S3 log delivery supports.
 - GuardDuty watches CloudTrail, S3 data events, EKS audit logs, EKS runtime (agent
   managed by GuardDuty as an EKS add-on), RDS logins and EBS volumes for malware.
 - Security Hub scores the account against AWS Foundational Security Best Practices
@@ -35,8 +38,21 @@ import pulumi_aws as aws
 from components.config import AwsAccount, SecurityConfig, SingletonConfig, SingletonsConfig
 from components.config_recorder import ConfigRecorder, ConfigRecorderArgs
 from components.kms import EncryptionKey, EncryptionKeyArgs
-from components.log_bucket import LogBucket, LogBucketArgs
+from components.log_bucket import LogBucket, LogBucketArgs, server_access_log_writer
 from components.service_roles import ServiceLinkedRoles, declared_now, role_arn
+
+REPLICATION_POLICY = "s3-bucket-cross-region-replication"
+# Why the audit and access-log buckets stay in their region (accepted risks, shown in golive's verdict).
+TRAIL_NOT_REPLICATED = (
+    "audit evidence stays where CloudTrail writes it: Object Lock and log file validation make it tamper-evident, and a "
+    "CloudWatch log group holds a second copy; an off-region copy belongs in the organization's log-archive account "
+    "(organization trail), not in a workload stack"
+)
+ACCESS_LOGS_NOT_REPLICATED = (
+    "S3 server access logs of the CloudTrail bucket: request records for investigations, not data the platform "
+    "restores; a replica would add cost and its own access logs, no recovery"
+)
+SSE_S3_FOR_ACCESS_LOGS = "S3 delivers server access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
 
 GUARDDUTY_FEATURES = ("S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "RUNTIME_MONITORING", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION")
 VPN_BANNER = "golive production: authorized administrators only. Every connection is logged."
@@ -108,6 +124,7 @@ class Baseline(pulumi.ComponentResource):
     def __init__(self, name: str, args: BaselineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("golive:security:Baseline", name, None, opts)
         singletons = args.singletons
+        self._access_logs(name, args)
         self._trail(name, args)
         self.detector_features: dict[str, aws.guardduty.DetectorFeature] = {}
         if declared_now(singletons.guardduty_detector, args.kubernetes_phase):
@@ -123,12 +140,29 @@ class Baseline(pulumi.ComponentResource):
             "trailArn": self.trail.arn,
             "trailBucketName": self.trail_bucket.name,
             "trailLogGroupName": self.trail_log_group.name,
+            "accessLogBucketName": self.access_log_bucket.name,
         }
         if self.detector is not None:
             outputs["guardDutyDetectorId"] = self.detector.id
         if self.vpn_endpoint is not None:
             outputs.update(vpnEndpointId=self.vpn_endpoint.id, vpnEndpointDnsName=self.vpn_endpoint.dns_name)
         self.register_outputs(outputs)
+
+    # ------------------------------------------------------------------ S3 server access logs
+
+    def _access_logs(self, name: str, args: BaselineArgs) -> None:
+        account = args.account
+        self.access_log_bucket = LogBucket(
+            f"{name}-access-logs",
+            LogBucketArgs(
+                purpose="s3-access-logs",
+                expiry_days=args.config.server_access_log_expiry_days,
+                writer_statements=lambda arn: [server_access_log_writer(arn, account.account_id, account.dns_suffix)],
+                encryption_exception=SSE_S3_FOR_ACCESS_LOGS,
+                exemptions=((REPLICATION_POLICY, ACCESS_LOGS_NOT_REPLICATED),),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     # ------------------------------------------------------------------ CloudTrail
 
@@ -162,6 +196,8 @@ class Baseline(pulumi.ComponentResource):
                 writer_statements=writer,
                 kms_key_arn=self.trail_key.arn,
                 object_lock_days=cfg.cloudtrail_lock_days if cfg.cloudtrail_object_lock else None,
+                server_access_log_bucket=self.access_log_bucket.name,
+                exemptions=((REPLICATION_POLICY, TRAIL_NOT_REPLICATED),),
             ),
             opts=child,
         )
@@ -285,6 +321,7 @@ class Baseline(pulumi.ComponentResource):
                 role_dependencies=roles.dependencies("config") if roles is not None else (),
                 declare_recorder=declared_now(singleton, args.kubernetes_phase),
                 adopted=singleton.mode == "adopt",
+                server_access_log_bucket=self.access_log_bucket.name,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -1,6 +1,7 @@
 """Shared fixtures: every test sees what `python -m golive synth` records.
 
 - ``prod``: the synthesized prod stack (session-scoped: synthesized once).
+- ``prod_first_preview``: the same stack as a first preview sees it.
 - ``prod_check``: the policy check of it.
 - ``synth_config``: synthesize the program with the prod config plus overrides.
 - ``synth_program``: synthesize a small program (a single component) under the same engine.
@@ -56,6 +57,12 @@ def prod() -> engine.SynthResult:
 
 
 @pytest.fixture(scope="session")
+def prod_first_preview() -> engine.SynthResult:
+    """The prod stack as a first ``pulumi preview`` of an empty stack sees it (cloud-assigned outputs unknown)."""
+    return engine.synth("prod", first_preview=True)
+
+
+@pytest.fixture(scope="session")
 def prod_check(prod: engine.SynthResult) -> check.CheckResult:
     return check.check(prod)
 
@@ -76,3 +83,10 @@ def synth_program() -> Callable[..., engine.SynthResult]:
         return engine.synth("prod", config=config, secret_keys=secret_keys, program=program)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def without_operational_proof() -> engine.SynthResult:
+    """A staging stack that turns restore testing and game days off (shared: one synth for every test that needs it)."""
+    config, secret_keys = prod_config({"environment": "staging", "restoreTesting": {"enabled": False}, "gameDays": {"enabled": False}})
+    return engine.synth("prod", config=config, secret_keys=secret_keys)

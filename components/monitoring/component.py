@@ -16,8 +16,9 @@ config Secret; it holds file paths, never a key.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -61,6 +62,10 @@ class MonitoringArgs:
     database_name: str = "postgres"
     cache_port: int = 6379
     cluster_name: str = "golive"
+    grafana_datasources: Sequence[Mapping[str, Any]] = ()
+    """Data sources Grafana gets besides Prometheus and Alertmanager (Jaeger's, components/tracing.py)."""
+    exemplar_trace_destination: Mapping[str, Any] | None = None
+    """Where the Prometheus data source links an exemplar's trace id (``exemplarTraceIdDestinations``)."""
 
 
 def _secret(value: pulumi.Input[str] | None) -> pulumi.Output[str]:
@@ -131,6 +136,8 @@ class Monitoring(pulumi.ComponentResource):
                 grafana_secret=self.grafana_secret.metadata["name"],
                 alertmanager_config=self.alertmanager_config,
                 receivers_secret=self.receivers_secret.metadata["name"],
+                datasources=args.grafana_datasources,
+                exemplar_destination=args.exemplar_trace_destination,
             ),
             opts=in_ns,
         )
@@ -309,11 +316,13 @@ def _hardened_pod() -> dict:
 
 
 def stack_values(cfg: MonitoringConfig, *, cluster_name: str, grafana_secret: pulumi.Input[str], alertmanager_config: dict,
-                 receivers_secret: pulumi.Input[str]) -> dict:
+                 receivers_secret: pulumi.Input[str], datasources: Sequence[Mapping[str, Any]] = (),
+                 exemplar_destination: Mapping[str, Any] | None = None) -> dict:
     """kube-prometheus-stack values: HA Prometheus and Alertmanager on gp3, Grafana with the dashboard sidecar.
 
     ``alertmanager.config`` holds no secret (receivers read theirs from the mounted
-    ``receivers_secret``); the chart writes it into Alertmanager's config Secret.
+    ``receivers_secret``); the chart writes it into Alertmanager's config Secret. Prometheus
+    stores exemplars, and its Grafana data source links their trace ids to ``exemplar_destination``.
     """
     spread = {"podAntiAffinity": "hard", "podAntiAffinityTopologyKey": "topology.kubernetes.io/zone"}
     return {
@@ -338,6 +347,8 @@ def stack_values(cfg: MonitoringConfig, *, cluster_name: str, grafana_secret: pu
                 "retention": cfg.retention,
                 "retentionSize": cfg.retention_size,
                 "walCompression": True,
+                # Exemplars (a trace id on a histogram sample) link latency panels to traces.
+                "enableFeatures": ["exemplar-storage"],
                 "externalLabels": {"cluster": cluster_name},
                 "storageSpec": _volume(cfg.storage_class, cfg.prometheus_volume_size),
                 "ruleSelectorNilUsesHelmValues": False,
@@ -366,7 +377,9 @@ def stack_values(cfg: MonitoringConfig, *, cluster_name: str, grafana_secret: pu
             "sidecar": {
                 "dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1", "searchNamespace": "ALL",
                                "folderAnnotation": "grafana_folder", "provider": {"foldersFromFilesStructure": True}},
+                **({"datasources": {"exemplarTraceIdDestinations": dict(exemplar_destination)}} if exemplar_destination else {}),
             },
+            "additionalDataSources": [dict(d) for d in datasources],
             "grafana.ini": {
                 "analytics": {"reporting_enabled": False, "check_for_updates": False},
                 "auth.anonymous": {"enabled": False},
@@ -501,7 +514,10 @@ def yace_config(region: str) -> dict:
             *metrics("Average", "TargetResponseTime", "HealthyHostCount", "UnHealthyHostCount")]},
         {"type": "AWS/WAFV2", "regions": [region], "searchTags": search, "metrics": metrics(
             "Sum", "AllowedRequests", "BlockedRequests", "CountedRequests")},
-        {"type": "AWS/Backup", "regions": [region], "searchTags": search, "metrics": metrics(
-            "Sum", "NumberOfBackupJobsCompleted", "NumberOfBackupJobsFailed", period=3600, nil_to_zero=True)},
+        {"type": "AWS/Backup", "regions": [region], "searchTags": search, "metrics": [
+            *metrics("Sum", "NumberOfBackupJobsCompleted", "NumberOfBackupJobsFailed", period=3600, nil_to_zero=True),
+            # Restore tests (components/restore_testing.py), every 5 minutes: a restore running past the RTO shows.
+            *metrics("Sum", "NumberOfRestoreJobsCompleted", "NumberOfRestoreJobsFailed", nil_to_zero=True),
+            *metrics("Maximum", "NumberOfRestoreJobsRunning", nil_to_zero=True)]},
     ]
     return {"apiVersion": "v1alpha1", "discovery": {"jobs": jobs}}

