@@ -591,6 +591,14 @@ class ClusterConfig:
     )
     endpoint_public_access: bool = doc("Open the Kubernetes API endpoint to the internet (restricted to publicAccessCidrs).", False)
     public_access_cidrs: tuple[str, ...] = doc("CIDRs allowed to reach a public endpoint; never 0.0.0.0/0 in production.", ())
+    deployer_security_group_ids: tuple[str, ...] = doc(
+        "Security groups in this VPC (e.g. a self-hosted CI runner's) admitted to the private Kubernetes API on 443, "
+        "besides the nodes and the admin VPN.", ()
+    )
+    deployer_cidrs: tuple[str, ...] = doc(
+        "CIDRs inside golive:network.vpcCidr admitted to the private Kubernetes API on 443 (a runner subnet you added "
+        "to the VPC); sources outside the VPC have no route to the private subnets, so they connect through the VPN.", ()
+    )
     log_retention_days: int = doc("Retention of the control-plane log group, in days.", 365)
     instance_types: tuple[str, ...] = doc("Node instance types (the autoscaler picks among them).", ("m6i.large", "m6a.large", "m5.large"))
     ami_type: str = doc("EKS-optimized AMI family of the nodes.", "AL2023_x86_64_STANDARD")
@@ -622,6 +630,11 @@ class ClusterConfig:
             net = parse_cidr(f"{cidr_key}[{i}]", cidr, problems)
             if net is not None and net.prefixlen == 0 and ctx.production:
                 problems.append(Problem(f"{cidr_key}[{i}]", cidr, "a production cluster's API endpoint may never be open to the whole internet"))
+        for i, group in enumerate(self.deployer_security_group_ids):
+            if not re.fullmatch(r"sg-[0-9a-f]{8}([0-9a-f]{9})?", group):
+                problems.append(Problem(f"{key}.deployerSecurityGroupIds[{i}]", group, "must be a security group id such as sg-0123456789abcdef0"))
+        for i, cidr in enumerate(self.deployer_cidrs):
+            parse_cidr(f"{key}.deployerCidrs[{i}]", cidr, problems)
         if self.public_access_cidrs and not self.endpoint_public_access:
             problems.append(Problem(cidr_key, list(self.public_access_cidrs), "only applies with endpointPublicAccess: true"))
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -757,7 +770,11 @@ class DatabaseConfig:
         "same retention (the instance is tagged backup=true): in production it must equal golive:backup.continuousRetentionDays.",
         35,
     )
-    backup_window: str = doc("Daily backup window, UTC (`hh:mm-hh:mm`, at least 30 minutes).", "02:00-03:00")
+    backup_window: str = doc(
+        "Daily backup window, UTC (`hh:mm-hh:mm`, at least 30 minutes); apart from the start window of the AWS Backup "
+        "plan (golive:backup.schedule, 02:00 by default), so RDS's own snapshot and AWS Backup's never run at once.",
+        "00:00-01:00",
+    )
     maintenance_window: str = doc(
         "Weekly maintenance window, UTC (`ddd:hh:mm-ddd:hh:mm`, at least 30 minutes, not overlapping the backup window).",
         "sun:04:00-sun:05:00",
@@ -1084,6 +1101,24 @@ class VpnConfig:
 
 
 @dataclass(frozen=True)
+class AwsConfigConfig:
+    """AWS Config, which Security Hub's FSBP and CIS controls evaluate (``golive:security.awsConfig``)."""
+
+    recorder_name: str = doc("Name of the configuration recorder and delivery channel (an adopted recorder keeps its own).", "default")
+    delivery_frequency: Literal["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] = doc(
+        "How often AWS Config delivers configuration snapshots to its bucket.", "TwentyFour_Hours")
+    expiry_days: int = doc("Days configuration history and snapshots stay in the delivery bucket.", 2557)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,256}", self.recorder_name):
+            problems.append(Problem(f"{key}.recorderName", self.recorder_name, "must be 1-256 letters, digits, '.', '_' or '-'"))
+        if self.expiry_days < 1:
+            problems.append(Problem(f"{key}.expiryDays", self.expiry_days, "must be at least 1"))
+        elif ctx.production and self.expiry_days < 365:
+            problems.append(Problem(f"{key}.expiryDays", self.expiry_days, "production keeps configuration history at least 365 days"))
+
+
+@dataclass(frozen=True)
 class SecurityConfig:
     """CloudTrail, GuardDuty, Security Hub, admin VPN (``golive:security``)."""
 
@@ -1101,6 +1136,7 @@ class SecurityConfig:
         "How often GuardDuty publishes updated findings.", "FIFTEEN_MINUTES"
     )
     vpn: VpnConfig = doc("Admin Client VPN.", default_factory=VpnConfig)
+    aws_config: AwsConfigConfig = doc("AWS Config recorder and its delivery bucket.", default_factory=AwsConfigConfig)
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx,
@@ -1502,7 +1538,10 @@ class BackupConfig:
     vault_lock_compliance_after_days: int | None = doc(
         "Unset: Vault Lock in governance mode (removable with IAM permission). Set (>= 3): the lock becomes "
         "immutable compliance mode after this grace period; irreversible.", None)
-    notification_emails: tuple[str, ...] = doc("E-mail addresses subscribed to failed/expired backup job notifications.", ())
+    notification_emails: tuple[str, ...] = doc(
+        "E-mail addresses subscribed to failed/expired backup job notifications; at least one in production "
+        "(the on-call route also gets BackupJobFailed from the monitoring stack); the default is the alerting e-mail's.",
+        ("platform-oncall@golive.example",))
 
     MAX_CONTINUOUS_DAYS = 35
     MIN_PRODUCTION_RETENTION_DAYS = 30
@@ -1579,6 +1618,55 @@ class BackupConfig:
         for i, email in enumerate(self.notification_emails):
             if not _EMAIL.fullmatch(email):
                 add(f"notificationEmails[{i}]", email, "must be an e-mail address")
+        if ctx.production and not self.notification_emails:
+            add("notificationEmails", [], "a production stack subscribes at least one address to the backup job "
+                "notifications, or a failed backup reaches nobody by e-mail")
+
+
+def backup_start_windows(schedule: str, start_window_minutes: int) -> tuple[str, ...] | None:
+    """The daily UTC windows (``hh:mm-hh:mm``) in which a ``cron(...)`` backup rule may start its jobs.
+
+    Only fixed minute and hour fields (hours may be a comma list) can be read this way; for
+    anything else (``*``, ranges, steps) None. Day fields are ignored: a rule that runs on
+    some days only is checked as if it ran daily, the stricter reading.
+    """
+    match = re.fullmatch(r"cron\((\d{1,2}) (\d{1,2}(?:,\d{1,2})*) \S+ \S+ \S+ \S+\)", schedule)
+    if not match or start_window_minutes < 1:
+        return None
+    minute, hours = int(match.group(1)), [int(h) for h in match.group(2).split(",")]
+    if minute > 59 or any(h > 23 for h in hours):
+        return None
+    windows = []
+    for hour in hours:
+        start = hour * 60 + minute
+        end = (start + min(start_window_minutes, 24 * 60 - 1)) % (24 * 60)
+        windows.append(f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}")
+    return tuple(windows)
+
+
+@cross_check
+def _backup_apart_from_database_windows(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """AWS Backup's daily rule must not start its jobs inside the RDS backup or maintenance window.
+
+    The plan backs up the RDS instance (tagged backup=true): a snapshot job started while RDS
+    takes its automated backup, or while maintenance runs, waits or fails.
+    """
+    backup, database = config.backup, config.database
+    starts = backup_start_windows(backup.schedule, backup.start_window_minutes)
+    key = f"{NAMESPACE}:backup.schedule"
+    if starts is None:
+        if _BACKUP_CRON.fullmatch(backup.schedule):
+            problems.append(Problem(key, backup.schedule, "use a fixed minute and hour (e.g. cron(0 2 * * ? *)) so its start "
+                                    "window can be kept apart from golive:database.backupWindow"))
+        return
+    for name, window in (("backupWindow", database.backup_window), ("maintenanceWindow", database.maintenance_window)):
+        try:
+            clash = [w for w in starts if windows_overlap(w, window)]
+        except ValueError:
+            continue  # the window's own format problem is reported by the database section
+        if clash:
+            problems.append(Problem(key, backup.schedule, f"its start window {clash[0]} (UTC, startWindowMinutes "
+                                    f"{backup.start_window_minutes}) overlaps golive:database.{name} {window}: stagger them"))
 
 
 @cross_check
@@ -1778,6 +1866,86 @@ def _delivery_catalog(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -
 
 # --- end section: delivery --------------------------------------------------
 
+# --- section: account ---------------------------------------------------------
+
+PHASES = ("infrastructure", "all")
+
+# The service-linked roles the stack declares, by golive:singletons key (`<key>Role`):
+# the service principal's prefix (the partition's DNS suffix follows) and the role's name, both fixed by AWS.
+SERVICE_LINKED_ROLES: dict[str, tuple[str, str]] = {
+    "autoscaling": ("autoscaling", "AWSServiceRoleForAutoScaling"),
+    "opensearch": ("opensearchservice", "AWSServiceRoleForAmazonOpenSearchService"),
+    "config": ("config", "AWSServiceRoleForConfig"),
+}
+_TAG_VALUE = re.compile(r"[\w .:/=+\-@]{1,256}")
+
+
+@dataclass(frozen=True)
+class SingletonConfig:
+    """What the stack does about one account-wide singleton (``golive:singletons.<name>``)."""
+
+    mode: Literal["create", "adopt", "skip"] = doc(
+        "`create` (the stack creates it; the first `up` fails if it exists), `adopt` (it exists: import it with the "
+        "`pulumi import` commands `golive preflight` prints, between the infrastructure and the all phase) or `skip` "
+        "(managed outside this stack, e.g. by the organization; needs a reason).", "create")
+    reason: str = doc("Why the stack skips it (required with `skip`); the readiness report shows it. An AWS tag value: "
+                      "letters, digits, spaces and _ . : / = + - @.", "")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if self.mode == "skip" and not self.reason.strip():
+            problems.append(Problem(f"{key}.reason", _MISSING, "a skipped singleton needs a reason (who manages it instead)"))
+        elif self.reason and self.mode != "skip":
+            problems.append(Problem(f"{key}.reason", self.reason, f"only applies with mode skip (the mode is {self.mode})"))
+        elif self.reason and not _TAG_VALUE.fullmatch(self.reason):
+            problems.append(Problem(f"{key}.reason", _shown(self.reason), "must be a valid AWS tag value (1-256 letters, "
+                                    "digits, spaces and _ . : / = + - @): it is recorded as the exemption's reason"))
+
+    @property
+    def declared(self) -> bool:
+        """Whether the stack declares the resource at all (in the all phase)."""
+        return self.mode != "skip"
+
+
+@dataclass(frozen=True)
+class SingletonsConfig:
+    """Account-wide singletons that many accounts already have (``golive:singletons``).
+
+    Organizations often enable GuardDuty, Security Hub and AWS Config centrally, and a
+    service-linked role exists once any resource of its service was ever created: creating
+    one again fails the `up`. `python -m golive preflight` says which exist.
+    """
+
+    guardduty_detector: SingletonConfig = doc("The region's GuardDuty detector (and its features).", default_factory=SingletonConfig)
+    security_hub: SingletonConfig = doc("The region's Security Hub subscription (and its standards).", default_factory=SingletonConfig)
+    config_recorder: SingletonConfig = doc(
+        "The region's AWS Config recorder, delivery channel and recorder status.", default_factory=SingletonConfig)
+    autoscaling_role: SingletonConfig = doc(
+        "AWSServiceRoleForAutoScaling: the node volumes' key grant names it, so it must exist before the node group.",
+        default_factory=SingletonConfig)
+    opensearch_role: SingletonConfig = doc(
+        "AWSServiceRoleForAmazonOpenSearchService: a VPC domain needs it before it is created.", default_factory=SingletonConfig)
+    config_role: SingletonConfig = doc("AWSServiceRoleForConfig: the AWS Config recorder records with it.", default_factory=SingletonConfig)
+
+
+@cross_check
+def _deployers_inside_the_vpc(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """The private subnets' route tables hold the VPC's routes only: a deployer CIDR outside it is never reached."""
+    try:
+        vpc = ipaddress.IPv4Network(config.network.vpc_cidr)
+    except ValueError:
+        return
+    for i, cidr in enumerate(config.cluster.deployer_cidrs):
+        try:
+            net = ipaddress.IPv4Network(cidr)
+        except ValueError:
+            continue  # reported by the cluster section
+        if not net.subnet_of(vpc):
+            problems.append(Problem(f"{NAMESPACE}:cluster.deployerCidrs[{i}]", cidr, f"must lie inside the VPC CIDR {vpc}: "
+                                    "nothing routes other sources to the private API endpoint (use the admin VPN)"))
+
+
+# --- end section: account -----------------------------------------------------
+
 
 # --- section: operational proof (restore tests, game days) -----------------
 
@@ -1948,6 +2116,10 @@ class StackConfig:
     environment: Literal["production", "staging", "development"] = doc(
         "Stack class; `production` turns on the go-live rules (3 AZs, NAT per AZ, …).", "production"
     )
+    phase: Literal["infrastructure", "all"] = doc(
+        "What the program declares. `infrastructure`: every AWS resource that needs no Kubernetes API (the first `up` of "
+        "a new stack, from anywhere: the private API endpoint is not reachable yet). `all`: everything, run from the admin "
+        "VPN or a deployer inside the VPC. See the README's first deploy.", "all")
     region: str = doc("AWS region of the stack (the explicit provider's region).", "eu-west-1")
     account_id: str = doc("AWS account id the stack deploys to (used for ARNs; no lookup at preview).", "123456789012")
     owner: str = doc("Team owning the stack: the `owner` tag.", "platform-team")
@@ -1965,6 +2137,12 @@ class StackConfig:
     delivery: DeliveryConfig = doc("Progressive delivery.", default_factory=DeliveryConfig)
     restore_testing: RestoreTestingConfig = doc("Restore tests of the backups.", default_factory=RestoreTestingConfig)
     game_days: GameDaysConfig = doc("Fault-injection experiment templates.", default_factory=GameDaysConfig)
+    singletons: SingletonsConfig = doc("Account-wide singletons: create, adopt or skip each.", default_factory=SingletonsConfig)
+
+    @property
+    def kubernetes(self) -> bool:
+        """Whether this phase declares the in-cluster half (everything behind the private Kubernetes API)."""
+        return self.phase == "all"
 
     @property
     def production(self) -> bool:

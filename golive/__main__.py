@@ -1,6 +1,6 @@
 """``python -m golive``: the offline engine's command line.
 
-Exit codes: 0 ready, 1 a mandatory policy violation, 2 a usage or config error.
+Exit codes: 0 ready, 1 a mandatory policy violation (preflight: a failed check), 2 a usage, config or credential error.
 """
 
 from __future__ import annotations
@@ -326,6 +326,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    """Is the AWS account of the current credentials ready for the stack's first `pulumi up`?"""
+    from . import engine
+
+    try:
+        from . import preflight
+    except ImportError as err:
+        raise engine.UsageError(f"preflight needs boto3 ({err}): run `make setup`") from None
+    try:
+        report = preflight.run(args.stack)
+    except preflight.CredentialError as err:
+        raise engine.UsageError(f"preflight: {err}") from None
+    _emit(preflight.RENDERERS[args.format](report), args.out)
+    return EXIT_OK if report.ready else EXIT_VIOLATION
+
+
 def _emit(text: str, out: str | None) -> None:
     if out:
         pathlib.Path(out).write_text(text + "\n")
@@ -460,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the report here instead of stdout")
     p.add_argument("--junit", metavar="FILE", help="also write the JUnit report here (for CI test reporting)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("preflight", help="check the AWS account (current credentials) is ready for the stack's first `pulumi up`")
+    stack_arg(p)
+    p.add_argument("--format", choices=("text", "json", "junit"), default="text")
+    p.add_argument("--out", help="write the result here")
+    p.set_defaults(func=cmd_preflight)
 
     p = sub.add_parser("bench", help="measure synth, check and report (prod, and prod with 50 services)")
     stack_arg(p)

@@ -749,7 +749,8 @@ def backup_group() -> RuleGroup:
         Alert(
             name="BackupJobFailed",
             expr="sum by (dimension_BackupVaultName) (max_over_time(aws_backup_number_of_backup_jobs_failed_sum[1h])) > 0",
-            severity="warning",
+            # A failed job is a missed recovery point: it pages on-call, not only the backup topic's e-mail.
+            severity="critical",
             service="backup",
             summary="An AWS Backup job failed in vault {{ $labels.dimension_BackupVaultName }}",
             description="{{ $value | humanize }} backup job(s) failed in the last hour.",

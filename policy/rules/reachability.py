@@ -31,11 +31,10 @@ INTENT_DEFAULTS = {
     "deployerCidrs": [],
 }
 
-# TEMPORARY: nothing admits the Client VPN's security group to the control plane yet, so this
-# intended path's absence is reported by the advisory `network-reach-intent-pending` below
-# instead of blocking go-live. Once the admission is declared, empty this set: the path is then
-# required like every other and the pending policy disappears with it.
-PENDING_INTENTS: frozenset[str] = frozenset({"vpn -> eks-api:443"})
+# Intended paths whose admission is still to be declared: their absence is reported by the
+# advisory `network-reach-intent-pending` below instead of blocking go-live. Empty: every
+# intended path is required (the Client VPN's admission to the control plane is declared).
+PENDING_INTENTS: frozenset[str] = frozenset()
 
 
 def _key(text: str) -> tuple:

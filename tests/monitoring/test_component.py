@@ -183,6 +183,27 @@ def test_fluent_bit_waits_for_the_kube_prometheus_stack_release(prod):
     assert {stack["urn"], namespace["urn"]} <= set(fluent_bit["options"]["dependsOn"])
 
 
+# fluent-bit 0.47.x templates/servicemonitor.yaml: `labels:` = the chart's labels + `toYaml .Values.serviceMonitor.selector`.
+# The chart has no `serviceMonitor.additionalLabels`; a label put there never reaches the ServiceMonitor.
+FLUENT_BIT_SERVICE_MONITOR_LABEL_KEYS = ("selector",)
+
+
+def test_fluent_bit_labels_its_service_monitor_through_the_key_the_chart_reads(prod):
+    values = props(release(prod, "fluent-bit"))["values"]["serviceMonitor"]
+    stack = release(prod, "kube-prometheus-stack")
+    label_keys = [k for k in values if k not in ("enabled", "interval", "path", "namespace")]
+    assert label_keys == list(FLUENT_BIT_SERVICE_MONITOR_LABEL_KEYS)
+    assert values["selector"] == {"release": props(stack)["name"]}
+
+
+def test_the_vpc_domain_waits_for_the_opensearch_service_linked_role(prod):
+    """A domain in a VPC needs AWSServiceRoleForAmazonOpenSearchService; the domain API does not create it."""
+    domain = one(prod, DOMAIN)
+    (role,) = [r for r in of_type(prod, "aws:iam/serviceLinkedRole:ServiceLinkedRole")
+               if props(r)["awsServiceName"] == "opensearchservice.amazonaws.com"]
+    assert props(domain)["vpcOptions"]["subnetIds"] and role["urn"] in domain["options"]["dependsOn"]
+
+
 def logging_alone():
     import pulumi_kubernetes as k8s
 

@@ -301,7 +301,9 @@ CASES = [
     Case("owner-tag-blank", "tags-required", (VPC, "golive-vpc"), setting("tags.owner", "")),
     Case("dr-provider-any-account", "aws-provider-pinned", (AWS_PROVIDER, "aws-dr"), removing("allowedAccountIds")),
     Case("short-password", "secrets-random-password-length", (RANDOM_PASSWORD, "golive-cache-auth-token"), setting("length", 16)),
-    Case("k8s-ambient-kubeconfig", "kubernetes-provider-explicit", (K8S_PROVIDER, "golive-k8s"), removing("kubeconfig")),
+    # Without its kubeconfig the provider is no longer built from the cluster: the in-cluster half is gone too.
+    Case("k8s-ambient-kubeconfig", "kubernetes-provider-explicit", (K8S_PROVIDER, "golive-k8s"), removing("kubeconfig"),
+         collateral=("cluster-in-cluster-half-declared",)),
     # iam
     Case("admin-attached", "iam-no-administrator-grants", (ATTACHMENT, "golive-node-AmazonEC2ContainerRegistryReadOnly"),
          setting("policyArn", "arn:aws:iam::aws:policy/AdministratorAccess")),

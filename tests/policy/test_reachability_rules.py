@@ -18,8 +18,6 @@ from tests.helpers import drop, mutate, of_type, one
 INTENT = "network-reach-intent"
 PENDING = "network-reach-intent-pending"
 INTENT_POLICIES = [p.name for p in reachability.POLICIES]
-VPN_ADMISSION_PENDING = pytest.mark.xfail(
-    strict=True, reason="nothing admits the Client VPN's group to the control plane yet; the admission lands separately")
 
 
 def reach_findings(synth, config=None, names=(INTENT,)):
@@ -71,12 +69,10 @@ def test_passes_on_the_prod_stack(prod):
     assert reach_findings(prod) == []
 
 
-@VPN_ADMISSION_PENDING
 def test_prod_vpn_reaches_the_eks_api(prod):
     assert network(prod).reach("vpn", "eks-api", ((443, 443),)).exists
 
 
-@VPN_ADMISSION_PENDING
 def test_prod_has_every_intended_path(prod):
     assert [v.intent for v in netintent.missing_paths(network(prod))] == []
 
