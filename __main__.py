@@ -338,4 +338,5 @@ pulumi.export("argoRolloutsRoleArn", delivery.role.arn)
 if config.edge.domain:
     pulumi.export("canaryTargetGroupArns", {svc: tg.arn for svc, tg in edge.canary_target_groups.items()})
     pulumi.export("canaryListenerRuleArns", {svc: r.listener_rule_arn for svc, r in delivery_routing.items()})
+    pulumi.export("canaryRouting", delivery.plugin_configs)
 # --- end delivery ---
