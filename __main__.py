@@ -375,6 +375,7 @@ if delivery is not None:
 if config.edge.domain and catalog is not None:
     pulumi.export("canaryTargetGroupArns", {svc: tg.arn for svc, tg in edge.canary_target_groups.items()})
     pulumi.export("canaryListenerRuleArns", {svc: r.listener_rule_arn for svc, r in delivery_routing.items()})
+    pulumi.export("canaryRouting", delivery.plugin_configs)
 # --- end delivery ---
 
 # --- operational proof: restore tests, game days, what `golive verify` checks ---

@@ -1720,17 +1720,44 @@ DEFAULT_CANARY_STEPS = (
 )
 
 
+# The release of the traffic-router plugin (delivery/alb-traffic-router) the controller runs by default: the linux/amd64
+# binary (the nodes are amd64) that .github/workflows/release-plugin.yml publishes for the tag
+# alb-traffic-router-v<version>. tests/test_delivery_plugin.py builds it reproducibly and proves this SHA-256 is that
+# build's, and the release workflow refuses to publish a binary whose SHA-256 differs.
+TRAFFIC_ROUTER_VERSION = "0.1.0"
+TRAFFIC_ROUTER_RELEASES = "https://github.com/golive-platform/golive/releases/download"
+TRAFFIC_ROUTER_ASSET = "alb-traffic-router-linux-amd64"
+TRAFFIC_ROUTER_SHA256 = "0de3771d9188792b3cdd99d85a837cd3e3a69de3c7756a888fa629885aa97fcf"
+
+
+@dataclass(frozen=True)
+class TrafficRouterPluginConfig:
+    """The plugin binary Argo Rollouts downloads and checks (``golive:delivery.trafficRouterPlugin``)."""
+
+    location: str = doc(
+        "https:// URL of the plugin's linux/amd64 binary; the default is golive's current release.",
+        f"{TRAFFIC_ROUTER_RELEASES}/alb-traffic-router-v{TRAFFIC_ROUTER_VERSION}/{TRAFFIC_ROUTER_ASSET}")
+    sha256: str = doc("SHA-256 of that binary (64 lowercase hex digits): the controller runs the plugin only if the download "
+                      "has it; the default is the release's.", TRAFFIC_ROUTER_SHA256)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not re.fullmatch(r"https://[^\s/?#]+/\S+", self.location):
+            problems.append(Problem(f"{key}.location", self.location or _MISSING,
+                                    "must be the https:// URL of the plugin binary (the controller downloads it at start)"))
+        if not _SHA256.fullmatch(self.sha256):
+            problems.append(Problem(f"{key}.sha256", self.sha256 or _MISSING, "must be the binary's SHA-256 (64 lowercase hex "
+                                    "digits): the controller refuses to run a plugin it cannot verify"))
+
+
 @dataclass(frozen=True)
 class DeliveryConfig:
     """Argo Rollouts progressive delivery (``golive:delivery``); see docs/delivery.md."""
 
     namespace: str = doc("Namespace of the Argo Rollouts controller.", "argo-rollouts")
     chart_version: str = doc("argo-rollouts Helm chart version (https://argoproj.github.io/argo-helm), pinned.", "2.40.9")
-    traffic_router_plugin_url: str = doc(
-        "https:// URL of the `golive/alb-listener-rule` traffic-router plugin binary (linux-amd64) that sets the canary "
-        "weights on the service's ALB listener rule. Empty: not installed, canary rollouts cannot shift traffic "
-        "(policy `delivery-traffic-router-installed` reports it).", "")
-    traffic_router_plugin_sha256: str = doc("SHA-256 of that binary (64 hex digits); required with the URL.", "")
+    traffic_router_plugin: TrafficRouterPluginConfig = doc(
+        "The `golive/alb-listener-rule` traffic-router plugin the controller downloads (delivery/alb-traffic-router).",
+        default_factory=TrafficRouterPluginConfig)
     analysis_interval: str = doc("Time between two measurements of an analysis, and the PromQL window of each (at least 1m).", "5m")
     analysis_count: int = doc("Measurements per analysis run (a canary analysis step, a blue-green pre/post-promotion analysis).", 3)
     analysis_failure_limit: int = doc("Failed measurements an analysis tolerates; one more fails it (below analysisCount).", 1)
@@ -1757,14 +1784,6 @@ class DeliveryConfig:
             add("namespace", self.namespace, "must be a DNS label")
         if not re.fullmatch(r"\d+\.\d+\.\d+", self.chart_version):
             add("chartVersion", self.chart_version, "must pin an exact chart version such as 2.40.9 (no ranges)")
-        url, digest = self.traffic_router_plugin_url, self.traffic_router_plugin_sha256
-        if url and not re.fullmatch(r"https://[^\s/]+/\S+", url):
-            add("trafficRouterPluginUrl", url, "must be an https:// URL of the plugin binary")
-        if url and not _SHA256.fullmatch(digest):
-            add("trafficRouterPluginSha256", digest or _MISSING, "must be the binary's SHA-256 (64 lowercase hex digits): "
-                "the controller refuses to run an unverified plugin")
-        if digest and not url:
-            add("trafficRouterPluginSha256", digest, "only applies with trafficRouterPluginUrl")
         interval = delivery_seconds(self.analysis_interval)
         if interval is None or interval < 60:
             add("analysisInterval", self.analysis_interval, "must be a duration of at least 1m (s, m or h): each measurement's "

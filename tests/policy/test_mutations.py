@@ -226,6 +226,10 @@ def _insecure_plugin(record: Record) -> None:
     ]
 
 
+def _plugin_without_region(record: Record) -> None:
+    record["inputs"]["spec"]["strategy"]["canary"]["trafficRouting"]["plugins"]["golive/alb-listener-rule"].pop("region")
+
+
 def _forward_plain_http(record: Record) -> None:
     record["inputs"]["defaultActions"] = [{"type": "forward", "targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/x/y"}]
 
@@ -445,6 +449,8 @@ CASES = [
          _undocumented_metric),
     Case("plugin-over-http", "delivery-traffic-router-installed", (HELM, "golive-argo-rollouts"), _insecure_plugin,
          (ROLLOUT, "golive-trading-api-rollout")),
+    Case("plugin-without-region", "delivery-traffic-router-configured", (ROLLOUT, "golive-signal-service-rollout"),
+         _plugin_without_region),
     # resilience
     Case("database-never-restored", "resilience-restore-tested", (RESTORE_SELECTION, "golive-restore-tests-database"), None,
          (RDS, "golive-db-instance")),
