@@ -151,8 +151,11 @@ if security.vpn_endpoint is not None:
 # --- end edge ---
 
 # --- monitoring (issue 6) ---
+from components.logging import INDEX_PREFIX as LOG_INDEX_PREFIX  # noqa: E402
 from components.logging import Logging, LoggingArgs  # noqa: E402
 from components.monitoring import Monitoring, MonitoringArgs  # noqa: E402
+from components.opensearch_setup import LOGS_WRITER, TRACES_WRITER, OpenSearchSetup, OpenSearchSetupArgs  # noqa: E402
+from components.tracing import Tracing, TracingArgs, exemplar_destination, grafana_datasource  # noqa: E402
 
 # Receiver keys are files of a Kubernetes Secret; a production stack without them would page nobody.
 receiver_secrets = {key: secrets.get(key) for key in ("pagerdutyRoutingKey", "slackWebhookUrl", "smtpPassword")}
@@ -181,6 +184,8 @@ monitoring = Monitoring(
         slack_webhook_url=receiver_secrets["slackWebhookUrl"],
         smtp_password=receiver_secrets["smtpPassword"],
         cluster_name=config.cluster.name,
+        grafana_datasources=[grafana_datasource(config.monitoring.tracing)],
+        exemplar_trace_destination=exemplar_destination(),
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
@@ -202,11 +207,54 @@ logs = Logging(
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
+tracing = Tracing(
+    "golive",
+    TracingArgs(
+        config=config.monitoring.tracing,
+        services=config.services,
+        account=config.aws,
+        collector_chart_version=config.monitoring.charts.opentelemetry_collector,
+        jaeger_chart_version=config.monitoring.charts.jaeger,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        opensearch_endpoint=logs.endpoint,
+        opensearch_domain_name=logs.domain.domain_name,
+        monitoring_namespace=config.monitoring.namespace,
+        runbook_base_url=config.monitoring.alerting.runbook_base_url,
+        catalog=[catalog],
+        monitoring=[monitoring.release],
+    ),
+    opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+)
+# Retention and writer roles live in the domain itself: a Job on the cluster applies them (the domain is private).
+search_setup = OpenSearchSetup(
+    "golive",
+    OpenSearchSetupArgs(
+        config=config.monitoring.search_setup,
+        account=config.aws,
+        endpoint=logs.endpoint,
+        master_secret_arn=logs.master_secret.arn,
+        kms_key_arn=logs.kms_key.arn,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        log_index_prefix=LOG_INDEX_PREFIX,
+        log_retention_days=config.monitoring.logs.index_retention_days,
+        trace_index_prefix=config.monitoring.tracing.index_prefix,
+        trace_retention_days=config.monitoring.tracing.retention_days,
+        writers={LOGS_WRITER: logs.fluent_bit_role.arn, TRACES_WRITER: tracing.jaeger_role.arn},
+        namespace=config.monitoring.namespace,
+        namespace_dependency=monitoring.namespace,
+    ),
+    opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+)
 pulumi.export("monitoringNamespace", config.monitoring.namespace)
 pulumi.export("grafanaAdminSecret", monitoring.grafana_admin_secret_name)
 pulumi.export("logsDomainEndpoint", logs.endpoint)
 pulumi.export("logsMasterSecretArn", logs.master_secret.arn)
 pulumi.export("logsFluentBitRoleArn", logs.fluent_bit_role.arn)
+pulumi.export("tracingOtlpEndpoint", tracing.otlp_endpoint)
+pulumi.export("jaegerRoleArn", tracing.jaeger_role.arn)
+pulumi.export("opensearchSetupJob", search_setup.job.metadata["name"])
 # --- end monitoring ---
 
 # --- backup (issue 7) ---

@@ -609,6 +609,39 @@ class SloConfig:
 
 
 @dataclass(frozen=True)
+class ServiceTracingConfig:
+    """Which of a service's traces are kept (``golive:services[i].tracing``): decided at the tail, per trace.
+
+    The defaults keep every trace, as the OpenTelemetry SDK's default sampler (``parentbased_always_on``)
+    sends them: a service that says nothing loses nothing. Lower ``samplingPercentage`` to keep a random
+    share (by trace id, so every span of a kept trace is kept), and let ``keepErrors``/``keepSlowerThan``
+    keep what matters on top of it.
+    """
+
+    sampling_percentage: float = doc("Share of the service's traces kept at random, percent from 0 to 100 (0.1 keeps one in a "
+                                     "thousand); 100 keeps every trace.", 100.0)
+    keep_errors: bool = doc("Also keep every trace with a span in error status, whatever samplingPercentage says.", True)
+    keep_slower_than: str = doc("Also keep every trace that lasts longer than this (e.g. `1s`, `500ms`), whatever "
+                                "samplingPercentage says; below golive:monitoring.tracing.decisionWait. Empty: off.", "")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not 0 <= self.sampling_percentage <= 100:
+            problems.append(Problem(f"{key}.samplingPercentage", self.sampling_percentage, "must be a percentage from 0 to 100"))
+        elif self.sampling_percentage == 0 and not self.keep_errors and not self.keep_slower_than:
+            problems.append(Problem(f"{key}.samplingPercentage", self.sampling_percentage,
+                                    "keeps no trace at all; keep a share, or errors (keepErrors) or slow traces (keepSlowerThan)"))
+        if self.keep_slower_than and not self.slower_than_ms:
+            problems.append(Problem(f"{key}.keepSlowerThan", self.keep_slower_than,
+                                    "must be a duration of at least 1ms with one unit, such as 500ms or 2s"))
+
+    @property
+    def slower_than_ms(self) -> int:
+        """``keepSlowerThan`` in whole milliseconds (0: off or not a duration)."""
+        seconds = duration_seconds(self.keep_slower_than) if self.keep_slower_than else None
+        return int(round(seconds * 1000)) if seconds else 0
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """One service of the catalog (``golive:services[i]``): its place on the platform."""
 
@@ -625,6 +658,8 @@ class ServiceConfig:
     metrics: ServiceMetricsConfig = doc("How Prometheus scrapes the service.", default_factory=ServiceMetricsConfig)
     alerting: ServiceAlertingConfig = doc("The service's alert rules: thresholds, holds, severities, priorities.",
                                           default_factory=ServiceAlertingConfig)
+    tracing: ServiceTracingConfig = doc("Which traces are kept (tail-based sampling in the trace gateway).",
+                                        default_factory=ServiceTracingConfig)
     delivery: Literal["canary", "blueGreen", "none"] = doc(
         "Progressive delivery (docs/delivery.md): `canary` (weighted ALB target groups, SLO analysis between steps), "
         "`blueGreen` (preview host, pre- and post-promotion analysis) or `none` (plain Deployment rollout).", "canary")
@@ -1319,6 +1354,9 @@ class MonitoringChartsConfig:
     blackbox_exporter: str = doc("prometheus-blackbox-exporter.", "11.10.0")
     cloudwatch_exporter: str = doc("prometheus-yet-another-cloudwatch-exporter (YACE).", "0.50.0")
     fluent_bit: str = doc("fluent-bit (log shipper DaemonSet).", "0.47.10")
+    opentelemetry_collector: str = doc("opentelemetry-collector (trace gateway and tail sampler; "
+                                       "https://open-telemetry.github.io/opentelemetry-helm-charts).", "0.170.0")
+    jaeger: str = doc("jaeger (Jaeger v2: trace storage writer and query; https://jaegertracing.github.io/helm-charts).", "4.11.1")
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         for f in dataclasses.fields(self):
@@ -1464,6 +1502,86 @@ class PlatformAlertsConfig:
         _two_tiers(key, ((self.memory_warning, self.memory_critical, "memory"), (self.cpu_warning, self.cpu_critical, "cpu")), problems)
 
 
+_MON_IMAGE = re.compile(r"[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?")
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    """The trace pipeline (``golive:monitoring.tracing``): OTLP gateway, tail sampler, Jaeger v2 on the logs domain."""
+
+    namespace: str = doc("Namespace of the collectors and Jaeger.", "tracing")
+    gateway_replicas: int = doc("OTLP gateway replicas (what services send to; they route each trace to one sampler).", 2)
+    sampler_replicas: int = doc("Tail-sampler replicas (each holds whole traces until it decides).", 2)
+    decision_wait: str = doc("How long a sampler waits after a trace's first span before it decides (the longest trace "
+                             "a keepSlowerThan rule can see).", "10s")
+    max_traces_in_memory: int = doc("Traces each sampler holds while it waits; beyond that the oldest are dropped undecided "
+                                    "(alert TraceSamplerDroppingTraces).", 100000)
+    jaeger_replicas: int = doc("Jaeger v2 replicas (OTLP in from the samplers, OpenSearch out, query and UI for Grafana).", 2)
+    index_prefix: str = doc("Prefix of Jaeger's OpenSearch indices (<prefix>-jaeger-span-YYYY-MM-DD, …), apart from the logs' kube-*.",
+                            "traces")
+    retention_days: int = doc("Days a trace index lives before the index lifecycle policy deletes it (at least 7 in production).", 14)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not _DNS_LABEL.fullmatch(self.namespace) or self.namespace in RESERVED_NAMESPACES[:4]:
+            problems.append(Problem(f"{key}.namespace", self.namespace, "must be a DNS label of its own (not default or kube-*)"))
+        least = 2 if ctx.production else 1
+        for name in ("gateway_replicas", "sampler_replicas", "jaeger_replicas"):
+            if not least <= getattr(self, name) <= 50:
+                problems.append(Problem(f"{key}.{camel(name)}", getattr(self, name),
+                                        f"must be {least} to 50{' in production (one replica per node failure)' if ctx.production else ''}"))
+        wait = duration_seconds(self.decision_wait)
+        if wait is None or not 1 <= wait <= 120:
+            problems.append(Problem(f"{key}.decisionWait", self.decision_wait, "must be a duration from 1s to 120s (2m)"))
+        if not 1000 <= self.max_traces_in_memory <= 10_000_000:
+            problems.append(Problem(f"{key}.maxTracesInMemory", self.max_traces_in_memory, "must be 1000 to 10000000"))
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", self.index_prefix) or self.index_prefix.startswith("kube"):
+            problems.append(Problem(f"{key}.indexPrefix", self.index_prefix, "must be 2-32 lowercase letters, digits or '-', "
+                                    "not starting with kube (the log indices' prefix)"))
+        minimum = 7 if ctx.production else 1
+        if not minimum <= self.retention_days <= 3650:
+            problems.append(Problem(f"{key}.retentionDays", self.retention_days,
+                                    f"must be {minimum} to 3650 days{' in production' if ctx.production else ''}"))
+
+    @property
+    def decision_wait_seconds(self) -> float:
+        return duration_seconds(self.decision_wait) or 0.0
+
+
+@dataclass(frozen=True)
+class SearchSetupConfig:
+    """The Job that applies the logs domain's own settings at ``pulumi up`` (``golive:monitoring.searchSetup``)."""
+
+    aws_cli_image: str = doc("Image that reads the master user's secret from Secrets Manager (pin a version, or a digest).",
+                             "public.ecr.aws/aws-cli/aws-cli:2.36.7")
+    python_image: str = doc("Image that runs the setup script (standard library only; pin a version, or a digest).",
+                            "public.ecr.aws/docker/library/python:3.13.14-slim")
+    deadline_seconds: int = doc("How long the Job may take, retries included, before `pulumi up` fails.", 900)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for name in ("aws_cli_image", "python_image"):
+            value = getattr(self, name)
+            if not _MON_IMAGE.fullmatch(value) or value.endswith(":latest"):
+                problems.append(Problem(f"{key}.{camel(name)}", value, "must be registry/repository:tag with a pinned tag (not latest)"))
+        if not 60 <= self.deadline_seconds <= 3600:
+            problems.append(Problem(f"{key}.deadlineSeconds", self.deadline_seconds, "must be 60 to 3600"))
+
+
+@cross_check
+def _tracing_catalog(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """A trace slower than the sampler's wait is decided before it ends: a keepSlowerThan rule must fit in the wait."""
+    tracing = config.monitoring.tracing
+    wait = tracing.decision_wait_seconds
+    for i, service in enumerate(config.services):
+        slower = service.tracing.slower_than_ms
+        if wait and slower and slower >= wait * 1000:
+            problems.append(Problem(f"{NAMESPACE}:services[{i}].tracing.keepSlowerThan", service.tracing.keep_slower_than,
+                                    f"must be shorter than golive:monitoring.tracing.decisionWait ({tracing.decision_wait}): "
+                                    "the sampler decides before a slower trace ends"))
+    if tracing.namespace in {config.monitoring.namespace, config.delivery.namespace, *(s.name for s in config.services)}:
+        problems.append(Problem(f"{NAMESPACE}:monitoring.tracing.namespace", tracing.namespace,
+                                "must not be the monitoring, delivery or a service namespace"))
+
+
 @dataclass(frozen=True)
 class MonitoringConfig:
     """Prometheus, Alertmanager, Grafana, exporters, logs (``golive:monitoring``)."""
@@ -1485,6 +1603,9 @@ class MonitoringConfig:
     alerting: AlertingConfig = doc("Alert receivers' non-secret settings.", default_factory=AlertingConfig)
     logs: LogsConfig = doc("OpenSearch logs.", default_factory=LogsConfig)
     platform_alerts: PlatformAlertsConfig = doc("The shared platform's alert rules.", default_factory=PlatformAlertsConfig)
+    tracing: TracingConfig = doc("Distributed tracing: OpenTelemetry gateway and tail sampler, Jaeger v2.", default_factory=TracingConfig)
+    search_setup: SearchSetupConfig = doc("The Job applying the logs domain's retention and writer roles.",
+                                          default_factory=SearchSetupConfig)
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", self.namespace):

@@ -6,10 +6,9 @@ CMK and between nodes, TLS 1.2+ only, with fine-grained access control whose
 master password is generated into Secrets Manager. Its audit, application and
 slow logs go to KMS-encrypted CloudWatch log groups.
 
-Fluent Bit signs its requests with an IRSA role (SigV4). Two steps need the
-domain's own API and are documented in docs/monitoring.md: mapping that role to
-a writer role of the security plugin, and installing the index-lifecycle
-policy :func:`ism_policy` (delete after ``indexRetentionDays``).
+Fluent Bit signs its requests with an IRSA role (SigV4). What needs the domain's
+own API (the writer role that role maps to, the index-lifecycle policy deleting
+``kube-*`` after ``indexRetentionDays``) is applied by ``components/opensearch_setup.py``.
 """
 
 from __future__ import annotations
@@ -212,8 +211,7 @@ class Logging(pulumi.ComponentResource):
             max_history=10,
             timeout=600,
             cleanup_on_fail=True,
-            values=pulumi.Output.all(self.domain.endpoint, self.fluent_bit_role.arn).apply(
-                lambda a: fluent_bit_values(a[0], a[1], account.region)),
+            values=fluent_bit_values(self.domain.endpoint, self.fluent_bit_role.arn, account.region),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[*([args.namespace_dependency] if args.namespace_dependency else []), *args.after] or None
             ),
@@ -227,10 +225,14 @@ class Logging(pulumi.ComponentResource):
         })
 
 
-def fluent_bit_values(endpoint: str, role_arn: str, region: str) -> dict:
-    """A DaemonSet tailing container logs, enriched with Kubernetes metadata, shipped over HTTPS with SigV4."""
+def fluent_bit_values(endpoint: pulumi.Input[str], role_arn: pulumi.Input[str], region: str) -> dict:
+    """A DaemonSet tailing container logs, enriched with Kubernetes metadata, shipped over HTTPS with SigV4.
+
+    Only the endpoint and the role are unknown before the first ``up``; the rest is known at preview.
+    """
     return {
         "kind": "DaemonSet",
+        "env": [{"name": "OPENSEARCH_HOST", "value": endpoint}],
         "serviceAccount": {"create": True, "name": FLUENT_BIT_SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role_arn}},
         "serviceMonitor": {"enabled": True, "additionalLabels": {"release": "kube-prometheus-stack"}},
         "tolerations": [{"operator": "Exists"}],
@@ -243,25 +245,12 @@ def fluent_bit_values(endpoint: str, role_arn: str, region: str) -> dict:
                 "[FILTER]\n    Name kubernetes\n    Match kube.*\n    Merge_Log On\n    Keep_Log Off\n"
                 "    K8S-Logging.Parser On\n    K8S-Logging.Exclude On\n"
             ),
+            # The endpoint comes from the environment (Fluent Bit expands ${VAR}), so the configuration is known at preview.
             "outputs": (
-                f"[OUTPUT]\n    Name opensearch\n    Match kube.*\n    Host {endpoint}\n    Port 443\n    tls On\n    tls.verify On\n"
-                f"    AWS_Auth On\n    AWS_Region {region}\n    Logstash_Format On\n    Logstash_Prefix {INDEX_PREFIX}\n"
-                f"    Suppress_Type_Name On\n    Replace_Dots On\n    Retry_Limit 10\n"
+                "[OUTPUT]\n    Name opensearch\n    Match kube.*\n    Host ${OPENSEARCH_HOST}\n    Port 443\n    tls On\n"
+                f"    tls.verify On\n    AWS_Auth On\n    AWS_Region {region}\n    Logstash_Format On\n    Logstash_Prefix {INDEX_PREFIX}\n"
+                "    Suppress_Type_Name On\n    Replace_Dots On\n    Retry_Limit 10\n"
             ),
         },
     }
 
-
-def ism_policy(retention_days: int) -> dict:
-    """The index-lifecycle policy of the log indices: hot, then deleted after ``retention_days``."""
-    return {
-        "policy": {
-            "description": f"golive container logs: delete {INDEX_PREFIX}-* indices {retention_days} days after creation",
-            "default_state": "hot",
-            "states": [
-                {"name": "hot", "actions": [], "transitions": [{"state_name": "delete", "conditions": {"min_index_age": f"{retention_days}d"}}]},
-                {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
-            ],
-            "ism_template": [{"index_patterns": [f"{INDEX_PREFIX}-*"], "priority": 100}],
-        }
-    }

@@ -27,7 +27,6 @@ The test suite proves both give identical diagnostics on the prod stack, the
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib
 import json
 import math
@@ -567,11 +566,19 @@ class InProcessPack:
         self._by_type.clear()
 
 
-def _die_with_parent() -> None:
-    """In the pack's process: end when the process that started it ends (Linux), so no server outlives its command."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+# Run before the pack, in the process that becomes it: ask Linux to end it when golive ends (PR_SET_PDEATHSIG,
+# kept across exec), then exec the pack's command line unchanged. Done in the new process rather than in a
+# preexec_fn, which would run Python between fork and exec in a process that has gRPC threads.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "try:\n"
+    "    ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)\n"
+    "except OSError:\n"
+    "    pass\n"
+    "if os.getppid() == 1:\n"
+    "    sys.exit(1)\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
 
 
 class GrpcPack:
@@ -597,10 +604,12 @@ class GrpcPack:
                    PULUMI_ORGANIZATION="organization", PULUMI_CONFIG=json.dumps(dict(stack_config or {})),
                    PYTHONDONTWRITEBYTECODE="1")
         env.pop("PYTHONPATH", None)
-        command = [python or sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)]
+        interpreter = python or sys.executable
+        command = [interpreter, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)]
         self._memo: dict[bytes, Any] | None = {} if memo else None
-        self._process = subprocess.Popen(command, cwd=pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_die_with_parent)
+        self._process = subprocess.Popen([interpreter, "-c", _DIE_WITH_PARENT, *command], cwd=pack_dir, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         start_new_session=True)
         try:
             port = self._await_port(timeout_s)
             self._channel = grpc.insecure_channel(f"127.0.0.1:{port}",

@@ -1,6 +1,7 @@
 """Shared fixtures: every test sees what `python -m golive synth` records.
 
 - ``prod``: the synthesized prod stack (session-scoped: synthesized once).
+- ``prod_first_preview``: the same stack as a first preview sees it.
 - ``prod_check``: the policy check of it.
 - ``synth_config``: synthesize the program with the prod config plus overrides.
 - ``synth_program``: synthesize a small program (a single component) under the same engine.
@@ -53,6 +54,12 @@ def prod_config(overrides: dict[str, Any] | None = None, remove: tuple[str, ...]
 @pytest.fixture(scope="session")
 def prod() -> engine.SynthResult:
     return engine.synth("prod")
+
+
+@pytest.fixture(scope="session")
+def prod_first_preview() -> engine.SynthResult:
+    """The prod stack as a first ``pulumi preview`` of an empty stack sees it (cloud-assigned outputs unknown)."""
+    return engine.synth("prod", first_preview=True)
 
 
 @pytest.fixture(scope="session")

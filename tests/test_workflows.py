@@ -169,6 +169,7 @@ def test_preview_runs_only_for_same_repo_prs_with_aws_configured():
     pulumi = next(step for step in job["steps"] if step.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["policyPacks"] == "policy" and pulumi["with"]["diff"] is True
+    assert pulumi["with"]["policyPackConfigs"] == "policy/config/prod.json"  # the thresholds the offline check applies
     assert pulumi["with"]["comment-on-pr"] is True
 
 
@@ -183,4 +184,5 @@ def test_deploy_runs_the_offline_gate_before_pulumi_up_in_production():
     up_at = next(i for i, r in enumerate(runs) if "pulumi up" in r)
     assert check_at < up_at
     assert "--policy-pack policy" in runs[up_at] and "--yes" in runs[up_at]
+    assert "--policy-pack-config policy/config/prod.json" in runs[up_at]
     assert any("python -m golive check" in (step.get("run") or "") for step in workflow["jobs"]["gate"]["steps"])

@@ -16,8 +16,9 @@ config Secret; it holds file paths, never a key.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -63,6 +64,10 @@ class MonitoringArgs:
     """Read replicas of the database: without any, the replica-lag alert and panel are left out."""
     cache_port: int = 6379
     cluster_name: str = "golive"
+    grafana_datasources: Sequence[Mapping[str, Any]] = ()
+    """Data sources Grafana gets besides Prometheus and Alertmanager (Jaeger's, components/tracing.py)."""
+    exemplar_trace_destination: Mapping[str, Any] | None = None
+    """Where the Prometheus data source links an exemplar's trace id (``exemplarTraceIdDestinations``)."""
 
 
 def _secret(value: pulumi.Input[str] | None) -> pulumi.Output[str]:
@@ -133,6 +138,8 @@ class Monitoring(pulumi.ComponentResource):
                 grafana_secret=self.grafana_secret.metadata["name"],
                 alertmanager_config=self.alertmanager_config,
                 receivers_secret=self.receivers_secret.metadata["name"],
+                datasources=args.grafana_datasources,
+                exemplar_destination=args.exemplar_trace_destination,
             ),
             opts=in_ns,
         )
@@ -311,11 +318,13 @@ def _hardened_pod() -> dict:
 
 
 def stack_values(cfg: MonitoringConfig, *, cluster_name: str, grafana_secret: pulumi.Input[str], alertmanager_config: dict,
-                 receivers_secret: pulumi.Input[str]) -> dict:
+                 receivers_secret: pulumi.Input[str], datasources: Sequence[Mapping[str, Any]] = (),
+                 exemplar_destination: Mapping[str, Any] | None = None) -> dict:
     """kube-prometheus-stack values: HA Prometheus and Alertmanager on gp3, Grafana with the dashboard sidecar.
 
     ``alertmanager.config`` holds no secret (receivers read theirs from the mounted
-    ``receivers_secret``); the chart writes it into Alertmanager's config Secret.
+    ``receivers_secret``); the chart writes it into Alertmanager's config Secret. Prometheus
+    stores exemplars, and its Grafana data source links their trace ids to ``exemplar_destination``.
     """
     spread = {"podAntiAffinity": "hard", "podAntiAffinityTopologyKey": "topology.kubernetes.io/zone"}
     return {
@@ -341,6 +350,8 @@ def stack_values(cfg: MonitoringConfig, *, cluster_name: str, grafana_secret: pu
                 "retention": cfg.retention,
                 "retentionSize": cfg.retention_size,
                 "walCompression": True,
+                # Exemplars (a trace id on a histogram sample) link latency panels to traces.
+                "enableFeatures": ["exemplar-storage"],
                 "externalLabels": {"cluster": cluster_name},
                 "storageSpec": _volume(cfg.storage_class, cfg.prometheus_volume_size),
                 "ruleSelectorNilUsesHelmValues": False,
@@ -369,7 +380,9 @@ def stack_values(cfg: MonitoringConfig, *, cluster_name: str, grafana_secret: pu
             "sidecar": {
                 "dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1", "searchNamespace": "ALL",
                                "folderAnnotation": "grafana_folder", "provider": {"foldersFromFilesStructure": True}},
+                **({"datasources": {"exemplarTraceIdDestinations": dict(exemplar_destination)}} if exemplar_destination else {}),
             },
+            "additionalDataSources": [dict(d) for d in datasources],
             "grafana.ini": {
                 "analytics": {"reporting_enabled": False, "check_for_updates": False},
                 "auth.anonymous": {"enabled": False},

@@ -21,12 +21,13 @@ from . import (
     s3,
     security,
     security_groups,
+    telemetry,
 )
 from ._base import CATEGORIES, META
 from .exemptions import EXEMPTION_POLICIES
 
 # `references` checks what the others declare; `exemptions` reports what the others accepted, so it runs last.
-_AREAS = (network, common, iam, security_groups, data, cluster, edge, security, monitoring, s3, backup, delivery, reachability,
+_AREAS = (network, common, iam, security_groups, data, cluster, edge, security, monitoring, telemetry, s3, backup, delivery, reachability,
           references, exemptions)
 
 ALL_POLICIES = [policy for area in _AREAS for policy in area.POLICIES]

@@ -158,6 +158,7 @@ SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 PROBE = "kubernetes:monitoring.coreos.com/v1:Probe"
 K8S_SECRET = "kubernetes:core/v1:Secret"
 K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+K8S_JOB = "kubernetes:batch/v1:Job"
 TAGGABLE_MONITORING: frozenset[str] = frozenset(
     {
         OPENSEARCH_DOMAIN,

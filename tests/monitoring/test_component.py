@@ -240,15 +240,6 @@ def test_opensearch_log_groups_and_master_secret_are_protected(prod):
     assert one(prod, "aws:secretsmanager/secret:Secret", "golive-logs-master")["options"]["protect"] is True
 
 
-def test_ism_policy_in_the_docs_is_the_code_s():
-    import pathlib
-
-    from components.logging import ism_policy
-
-    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "monitoring.md").read_text()
-    assert json.dumps(ism_policy(90)) in doc
-
-
 def test_production_without_receiver_secrets_is_refused(synth_config):
     with pytest.raises(pulumi.RunError, match="golive:pagerdutyRoutingKey"):
         synth_config(remove=("pagerdutyRoutingKey",))

@@ -89,6 +89,7 @@ BACKUP_SELECTION = "aws:backup/selection:Selection"
 RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
+JOB = "kubernetes:batch/v1:Job"
 
 
 # --------------------------------------------------------------------------- edits
@@ -157,6 +158,18 @@ def _drop_tls_deny(document: dict) -> None:
 def _drop_uid(document: dict) -> None:
     document.pop("uid")
 
+
+def _logs_kept_30_days(settings: Any) -> None:
+    settings["ismPolicies"]["golive-logs-retention"]["policy"]["states"][0]["transitions"][0]["conditions"]["min_index_age"] = "30d"
+
+
+def _traces_never_deleted(settings: Any) -> None:
+    settings["ismPolicies"]["golive-traces-retention"]["policy"]["states"][0]["transitions"] = []
+
+
+def _signal_service_unsampled(record: Record) -> None:
+    tail = record["inputs"]["values"]["alternateConfig"]["processors"]["tail_sampling"]
+    tail["policies"] = [p for p in tail["policies"] if not p["name"].startswith("signal-service")]
 
 def _rule_without_runbook(record: Record) -> None:
     record["inputs"]["spec"]["groups"][0]["rules"][0]["annotations"].pop("runbook_url")
@@ -385,6 +398,12 @@ CASES = [
     Case("opensearch-plain-nodes", "monitoring-opensearch-encrypted", (OPENSEARCH, "golive-logs"), setting("nodeToNodeEncryption.enabled", False)),
     Case("opensearch-anonymous", "monitoring-opensearch-private", (OPENSEARCH, "golive-logs"),
          setting("advancedSecurityOptions.anonymousAuthEnabled", True)),
+    Case("logs-kept-30-days", "monitoring-log-retention-declared", (CONFIG_MAP, "golive-opensearch-setup"),
+         json_edit(("data", "settings.json"), _logs_kept_30_days), (HELM, "golive-fluent-bit")),
+    Case("traces-never-deleted", "monitoring-trace-retention-declared", (CONFIG_MAP, "golive-opensearch-setup"),
+         json_edit(("data", "settings.json"), _traces_never_deleted), (HELM, "golive-jaeger")),
+    Case("service-not-sampled", "monitoring-trace-sampling-per-service", (HELM, "golive-otel-sampler"), _signal_service_unsampled,
+         (NAMESPACE, "golive-signal-service")),
     # s3
     Case("versioning-suspended", "s3-bucket-versioning", (VERSIONING, "golive-alb-logs-versioning"),
          setting("versioningConfiguration.status", "Suspended"), (BUCKET, "golive-alb-logs-bucket")),
