@@ -40,6 +40,7 @@ PROD_SAMPLING = {
                        "signal-service-slow": ("latency", {"threshold_ms": 1000})},
     "listings-service": {"listings-service-all": None},
     "trading-api": {"trading-api-all": None},
+    "config-service": {"config-service-all": None},  # no tracing block in the catalog: every trace kept
 }
 GATEWAY_OTLP = "http://otel-gateway.tracing.svc.cluster.local:4317"
 TRACE_RETENTION_HOURS = "336h"  # 14 days

@@ -88,8 +88,9 @@ def test_critical_receiver_fails_when_a_paging_priority_reaches_no_pager(prod):
         route["routes"] = [x for x in route["routes"] if not any("priority" in m for m in x["matchers"])]
         route["routes"].insert(1, {"receiver": "slack-warning", "matchers": ['priority="P2"']})
 
-    (finding,) = findings(mutate(prod, record["urn"], p2_to_slack), "monitoring-alertmanager-critical-receiver")
-    assert "priority=P2" in finding.message and "no pager" in finding.message
+    found = findings(mutate(prod, record["urn"], p2_to_slack), "monitoring-alertmanager-critical-receiver")
+    p2 = [f for f in found if "priority=P2" in f.message]
+    assert len(p2) == 1 and "no pager" in p2[0].message and p2[0].urn == record["urn"]
 
 
 def test_critical_receiver_fails_when_the_receiver_is_empty(prod):
