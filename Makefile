@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# Checkov lives in its own virtualenv: its pins conflict with pulumi's (requirements-checkov.txt).
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV = $(CHECKOV_VENV)/bin/checkov
 STACK ?= prod
 
-.PHONY: setup tools preview synth check report test lint bench docs policy-config replacements replacements-check clean
+.PHONY: setup tools preview synth tfplan checkov check report test lint bench docs policy-config replacements replacements-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +16,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-setup: $(VENV)/.installed
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 ## promtool and amtool (Debian's prometheus, prometheus-alertmanager) for the rule and route tests.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -28,6 +36,17 @@ preview: setup
 synth: setup
 	mkdir -p build
 	$(BIN)/python -m golive synth --stack $(STACK) --out build/$(STACK).synth.json
+
+## The stack as a Terraform plan (JSON), for Checkov and other plan scanners.
+tfplan: setup
+	mkdir -p build
+	$(BIN)/python -m golive synth --stack $(STACK) --format terraform-plan --out build/$(STACK).tfplan.json
+
+## Checkov's report on the plan (soft-fail: it lists accepted risks too). The gate is `make test`
+## (tests/policy/test_checkov.py): it fails on a finding that is neither fixed, exempted in golive's
+## verdict, nor listed in policy/checkov-not-applicable.yaml.
+checkov: tfplan
+	$(CHECKOV) -f build/$(STACK).tfplan.json --framework terraform_plan --skip-download --compact --quiet --soft-fail
 
 check: setup
 	$(BIN)/python -m golive check --stack $(STACK)

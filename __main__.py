@@ -340,3 +340,60 @@ if config.edge.domain:
     pulumi.export("canaryTargetGroupArns", {svc: tg.arn for svc, tg in edge.canary_target_groups.items()})
     pulumi.export("canaryListenerRuleArns", {svc: r.listener_rule_arn for svc, r in delivery_routing.items()})
 # --- end delivery ---
+
+# --- operational proof: restore tests, game days, what `golive verify` checks ---
+from components.game_days import GameDays, GameDaysArgs  # noqa: E402
+from components.restore_testing import RestoreTesting, RestoreTestingArgs  # noqa: E402
+
+zones = config.network.azs(config.region)
+if config.restore_testing.enabled:
+    restore_testing = RestoreTesting(
+        "golive-restore-tests",
+        RestoreTestingArgs(
+            config=config.restore_testing,
+            account=config.aws,
+            vault_arn=backup_plan.vault_arn,
+            database_arn=database.instance.arn,
+            database_port=config.database.port,
+            vpc_id=network.vpc_id,
+            isolated_subnet_ids=network.isolated_subnet_ids,
+            volume_zone=zones[0],
+            monitoring_namespace=config.monitoring.namespace,
+            runbook_base_url=config.monitoring.alerting.runbook_base_url,
+            monitoring=[monitoring.release],
+        ),
+        opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+    )
+    pulumi.export("restoreTestingPlanName", restore_testing.plan.name)
+    pulumi.export("restoreTestingPlanArn", restore_testing.plan_arn)
+    pulumi.export("restoreTestingRoleArn", restore_testing.role.arn)
+    pulumi.export("restoreValidatorSecurityGroupId", restore_testing.validator_security_group.id)
+if config.edge.domain:
+    # What `python -m golive verify --stack prod` checks on each public host (no secrets).
+    pulumi.export("publicServices", [
+        {"service": s.name, "host": s.host, "pathPrefix": s.path_prefix, "healthPath": s.health_path, "readyPath": s.ready_path,
+         "latencyThresholdSeconds": s.slo.latency_threshold_seconds}
+        for s in config.services if s.host
+    ])
+    if config.game_days.enabled:
+        game_days = GameDays(
+            "golive-game-days",
+            GameDaysArgs(
+                config=config.game_days,
+                account=config.aws,
+                zone=config.game_days.impaired_zone(config.network, config.region),
+                latency_stop_seconds=config.game_days.latency_stop_seconds(config.services),
+                database_arn=database.instance.arn,
+                database_identifier=database.instance.identifier,
+                cache_replication_group_id=cache.replication_group.replication_group_id,
+                cache_tags={"Name": "golive-cache", "golive:role": "cache", "environment": config.environment},
+                cache_members=config.cache.num_nodes,
+                cluster_name=cluster.name,
+                vpc_id=network.vpc_id,
+                load_balancer_arn_suffix=edge.load_balancer.arn_suffix,
+            ),
+            opts=aws_opts,
+        )
+        pulumi.export("gameDayTemplateIds", game_days.template_ids)
+        pulumi.export("gameDayLogGroupName", game_days.log_group.name)
+# --- end operational proof ---

@@ -12,8 +12,10 @@ Why each piece is there:
   the primary never propagates.
 - Server access logs to a log bucket in each region. S3 delivers access logs only
   to SSE-S3 buckets, so the log buckets (``components.log_bucket.LogBucket``) use
-  AES256 and record that reason in their ``golive:encryption-exception`` tag, the
-  one exception the S3 encryption policy accepts.
+  AES256 and accept that risk with the reason in their
+  ``golive:exempt:s3-bucket-encryption-kms`` tag (shown as accepted risk; the policy
+  checks they really receive access logs). They are not replicated either (reason in
+  their ``golive:exempt:s3-bucket-cross-region-replication`` tag).
 - ``protect`` and ``retain_on_delete``: neither a mistaken ``pulumi destroy`` nor a
   refactor that drops the resource deletes the data.
 """
@@ -31,8 +33,13 @@ from components.config import AwsAccount, BackupConfig
 from components.kms import EncryptionKey, EncryptionKeyArgs
 from components.log_bucket import LogBucket, LogBucketArgs
 
-S3_ACCESS_LOGS_EXCEPTION = "s3-server-access-logs"
-"""Reason recorded on the log buckets' ``golive:encryption-exception`` tag: S3 delivers access logs only to SSE-S3 buckets."""
+S3_ACCESS_LOGS_EXCEPTION = "S3 delivers server access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
+"""Why the log buckets use SSE-S3 (their ``golive:exempt:s3-bucket-encryption-kms`` tag)."""
+ACCESS_LOGS_NOT_REPLICATED = (
+    "S3 server access logs of the backup buckets: request records for investigations, not backups; the replica bucket "
+    "in the DR region has its own"
+)
+"""Why the log buckets are not replicated (their ``golive:exempt:s3-bucket-cross-region-replication`` tag)."""
 ACCESS_LOG_PREFIX = "s3-access/"
 
 PURPOSE_BACKUPS = "backups"
@@ -219,6 +226,7 @@ class BackupStorage(pulumi.ComponentResource):
                 expiry_days=cfg.access_log_retention_days,
                 writer_statements=lambda arn: [access_log_writer(arn, source_arns, account)],
                 encryption_exception=S3_ACCESS_LOGS_EXCEPTION,
+                exemptions=(("s3-bucket-cross-region-replication", ACCESS_LOGS_NOT_REPLICATED),),
             ),
             opts=opts,
         )

@@ -6,8 +6,15 @@
   we create under the name EKS writes to (``/aws/eks/<cluster>/cluster``) so that its
   retention and key are ours, not EKS's defaults (never-expire, unencrypted).
 - Nodes: one managed node group over the private subnets of every AZ; its launch
-  template requires IMDSv2 (hop limit 2, so pods behind the VPC CNI still reach it),
-  encrypts gp3 root volumes with a CMK and attaches the node security group.
+  template requires IMDSv2 with a hop limit of 1, so pods (one network hop further)
+  cannot reach the node role's credentials. Pods that call AWS have IRSA roles
+  (cluster-autoscaler, the load balancer controller, the EBS CSI driver, Fluent Bit, the
+  CloudWatch exporter, Argo Rollouts, the services); the two that would read their
+  region or VPC from IMDS get them in their values (cluster-autoscaler ``awsRegion``,
+  the controller ``region``/``vpcId``), the EBS CSI node plugin falls back to the
+  Kubernetes API for its instance metadata, and host-network pods (VPC CNI,
+  kube-proxy) are one hop, like the node. It encrypts gp3 root volumes with a CMK and
+  attaches the node security group.
   The node role has only AmazonEKSWorkerNodePolicy and AmazonEC2ContainerRegistryReadOnly:
   the VPC CNI gets its ENI permissions through its own IRSA role instead.
 - Add-ons pinned by config; vpc-cni enforces NetworkPolicies.
@@ -349,7 +356,7 @@ class Cluster(pulumi.ComponentResource):
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",
-                http_put_response_hop_limit=2,
+                http_put_response_hop_limit=1,
                 instance_metadata_tags="disabled",
             ),
             block_device_mappings=[
@@ -426,7 +433,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-cluster-autoscaler",
             KUBE_SYSTEM,
             "cluster-autoscaler",
-            policy_documents=[cluster_autoscaler_policy(cfg.name)],
+            policy_documents=[cluster_autoscaler_policy(cfg.name, account)],
         )
         self.cluster_autoscaler = k8s.helm.v3.Release(
             f"{name}-cluster-autoscaler",
@@ -522,33 +529,48 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
     )
 
 
-def cluster_autoscaler_policy(cluster_name: str) -> dict:
-    """Describe anything; resize or terminate only in auto-scaling groups EKS tagged as this cluster's."""
+# Actions the autoscaler calls that take no resource ARN (Service Authorization Reference: resource "*"):
+# they are allowed on "*" in the stack's region only.
+AUTOSCALER_DESCRIBE_ACTIONS = (
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities",
+    "autoscaling:DescribeTags",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements",
+)
+
+
+def cluster_autoscaler_policy(cluster_name: str, account: AwsAccount) -> dict:
+    """Describe in the stack's region; read this cluster's node groups; resize only groups EKS tagged as this cluster's.
+
+    Every action that accepts a resource ARN gets one: node groups of this cluster, and EKS-managed
+    auto-scaling groups (named ``eks-…``) that also carry this cluster's autoscaler tag.
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "Discover",
+                "Sid": "DescribeInRegion",
                 "Effect": "Allow",
-                "Action": [
-                    "autoscaling:DescribeAutoScalingGroups",
-                    "autoscaling:DescribeAutoScalingInstances",
-                    "autoscaling:DescribeLaunchConfigurations",
-                    "autoscaling:DescribeScalingActivities",
-                    "autoscaling:DescribeTags",
-                    "ec2:DescribeImages",
-                    "ec2:DescribeInstanceTypes",
-                    "ec2:DescribeLaunchTemplateVersions",
-                    "ec2:GetInstanceTypesFromInstanceRequirements",
-                    "eks:DescribeNodegroup",
-                ],
+                "Action": list(AUTOSCALER_DESCRIBE_ACTIONS),
                 "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": account.region}},
+            },
+            {
+                "Sid": "ReadOwnNodeGroups",
+                "Effect": "Allow",
+                "Action": "eks:DescribeNodegroup",
+                "Resource": account.arn("eks", f"nodegroup/{cluster_name}/*/*"),
             },
             {
                 "Sid": "ScaleOwnGroups",
                 "Effect": "Allow",
                 "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-                "Resource": "*",
+                "Resource": account.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/eks-*"),
                 "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
             },
         ],

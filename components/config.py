@@ -277,6 +277,8 @@ def parse_cidr(key: str, value: str, problems: list[Problem]) -> ipaddress.IPv4N
 
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# Production keeps every CloudWatch log group at least a year (policy logs-group-encrypted-retained, CKV_AWS_338).
+PRODUCTION_LOG_RETENTION_DAYS = 365
 
 # Rules that span sections (e.g. the DR region differs from the primary); each
 # takes (config: StackConfig, ctx, problems) and runs after every section parsed.
@@ -349,7 +351,7 @@ class NetworkConfig:
             problems.append(Problem(f"{key}.interfaceEndpoints", list(self.interface_endpoints), f"lists {', '.join(duplicates)} more than once"))
         if ctx.production and self.nat_gateways != "perAz":
             problems.append(Problem(f"{key}.natGateways", self.nat_gateways, "a production stack needs one NAT gateway per AZ (perAz)"))
-        _check_retention(f"{key}.flowLogRetentionDays", self.flow_log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.flowLogRetentionDays", self.flow_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
         if vpc is None or vpc.prefixlen > self.MAX_PREFIX:
             return
         given: list[tuple[str, ipaddress.IPv4Network]] = []
@@ -810,8 +812,9 @@ class ClusterConfig:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
                                     f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
-        elif ctx.production and self.log_retention_days < 90:
-            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days, "production keeps control-plane logs at least 90 days"))
+        elif ctx.production and self.log_retention_days < PRODUCTION_LOG_RETENTION_DAYS:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    f"production keeps control-plane logs at least {PRODUCTION_LOG_RETENTION_DAYS} days"))
         if not self.instance_types:
             problems.append(Problem(f"{key}.instanceTypes", [], "needs at least one instance type"))
         if ctx.production and self.capacity_type != "ON_DEMAND":
@@ -897,11 +900,22 @@ def _check_window(key: str, value: str, weekly: bool, min_minutes: int, problems
     return True
 
 
-def _check_log_retention(key: str, value: int, minimum: int, problems: list[Problem]) -> None:
+# Secrets rotate at least this often (policy secretsmanager-secret-rotation, FSBP SecretsManager.4).
+MAX_ROTATION_DAYS = 90
+
+
+def _check_rotation_days(key: str, value: int, problems: list[Problem]) -> None:
+    if not 1 <= value <= MAX_ROTATION_DAYS:
+        problems.append(Problem(key, value, f"must be 1 to {MAX_ROTATION_DAYS} days (policy secretsmanager-secret-rotation)"))
+
+
+def _check_log_retention(key: str, value: int, minimum: int, ctx: _Ctx, problems: list[Problem]) -> None:
     if value not in LOG_RETENTION_DAYS:
         problems.append(Problem(key, value, f"must be a CloudWatch retention value: {', '.join(map(str, LOG_RETENTION_DAYS))}"))
     elif value < minimum:
         problems.append(Problem(key, value, f"keep database and cache logs at least {minimum} days"))
+    elif ctx.production and value < PRODUCTION_LOG_RETENTION_DAYS:
+        problems.append(Problem(key, value, f"production keeps database and cache logs at least {PRODUCTION_LOG_RETENTION_DAYS} days"))
 
 
 # Classes without Performance Insights support (it is on for every instance).
@@ -937,7 +951,7 @@ class DatabaseConfig:
     slow_statement_ms: int = doc("Statements slower than this are logged (log_min_duration_statement), in ms.", 1000)
     performance_insights_retention_days: int = doc("Performance Insights retention: 7 (free), 731, or a multiple of 31.", 7)
     monitoring_interval_seconds: int = doc("Enhanced monitoring interval: 1, 5, 10, 15, 30 or 60 seconds.", 60)
-    log_retention_days: int = doc("Retention of the PostgreSQL and upgrade log groups, in days (at least 30).", 365)
+    log_retention_days: int = doc("Retention of the PostgreSQL and upgrade log groups, in days (at least 30; 365 in production).", 365)
 
     MIN_BACKUP_RETENTION, MAX_BACKUP_RETENTION = 7, 35
     MIN_MAJOR_VERSION = 13
@@ -997,7 +1011,7 @@ class DatabaseConfig:
         if self.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):
             problems.append(Problem(f"{key}.monitoringIntervalSeconds", self.monitoring_interval_seconds,
                                     "must be 1, 5, 10, 15, 30 or 60 (enhanced monitoring stays on)"))
-        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, problems)
+        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, ctx, problems)
 
 
 # Engine majors ElastiCache offers, per engine: the parameter group family follows the major.
@@ -1024,7 +1038,10 @@ class CacheConfig:
     maxmemory_policy: Literal[
         "volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"
     ] = doc("What the cache evicts when memory is full.", "volatile-lru")
-    log_retention_days: int = doc("Retention of the slow-log and engine-log groups, in days (at least 30).", 90)
+    log_retention_days: int = doc("Retention of the slow-log and engine-log groups, in days (at least 30; 365 in production).", 365)
+    auth_token_rotation_days: int = doc(
+        "Days between rotations of the AUTH token (Secrets Manager, golive's rotation function); 1 to 90.", 30
+    )
 
     MIN_SNAPSHOT_RETENTION, MAX_SNAPSHOT_RETENTION = 7, 35
 
@@ -1060,7 +1077,8 @@ class CacheConfig:
         if snapshot_ok and maintenance_ok and windows_overlap(self.snapshot_window, self.maintenance_window):
             problems.append(Problem(f"{key}.maintenanceWindow", self.maintenance_window,
                                     f"overlaps the snapshot window {self.snapshot_window} (UTC); ElastiCache rejects overlapping windows"))
-        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, problems)
+        _check_log_retention(f"{key}.logRetentionDays", self.log_retention_days, 30, ctx, problems)
+        _check_rotation_days(f"{key}.authTokenRotationDays", self.auth_token_rotation_days, problems)
 
 
 @cross_check
@@ -1179,7 +1197,7 @@ class WafConfig:
             parse_cidr(f"{key}.blockedIps[{i}]", cidr, problems)
         if len(self.blocked_ips) > 10_000:
             problems.append(Problem(f"{key}.blockedIps", len(self.blocked_ips), "a WAF IP set holds at most 10,000 addresses"))
-        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
 
 
 @dataclass(frozen=True)
@@ -1247,7 +1265,7 @@ class VpnConfig:
         cidr = parse_cidr(f"{key}.clientCidr", self.client_cidr, problems)
         if cidr is not None and not 12 <= cidr.prefixlen <= 22:
             problems.append(Problem(f"{key}.clientCidr", self.client_cidr, "must be /12 to /22 (Client VPN's allowed range)"))
-        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx, problems)
 
 
 @dataclass(frozen=True)
@@ -1260,6 +1278,9 @@ class SecurityConfig:
     cloudtrail_lock_days: int = doc("Object Lock retention of CloudTrail log files, in days.", 365)
     cloudtrail_expiry_days: int = doc("Days CloudTrail log files stay in their S3 bucket.", 2557)
     cloudtrail_log_retention_days: int = doc("Retention of the CloudTrail CloudWatch log group, in days.", 365)
+    server_access_log_expiry_days: int = doc(
+        "Days the S3 server access logs of the CloudTrail bucket are kept (at least 90 in production).", 365
+    )
     security_hub: bool = doc("Enable Security Hub with the AWS Foundational Security Best Practices and CIS standards.", True)
     guardduty_finding_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = doc(
         "How often GuardDuty publishes updated findings.", "FIFTEEN_MINUTES"
@@ -1267,12 +1288,18 @@ class SecurityConfig:
     vpn: VpnConfig = doc("Admin Client VPN.", default_factory=VpnConfig)
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
-        _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, 365, ctx, problems)
+        _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx,
+                         problems)
         if ctx.production and not self.security_hub:
             problems.append(Problem(f"{key}.securityHub", self.security_hub, "production keeps Security Hub on "
                                     "(policy security-securityhub-standards)"))
         if ctx.production and self.cloudtrail_expiry_days < 365:
             problems.append(Problem(f"{key}.cloudtrailExpiryDays", self.cloudtrail_expiry_days, "production keeps CloudTrail logs at least 365 days"))
+        if self.server_access_log_expiry_days < 1:
+            problems.append(Problem(f"{key}.serverAccessLogExpiryDays", self.server_access_log_expiry_days, "must be at least 1"))
+        elif ctx.production and self.server_access_log_expiry_days < 90:
+            problems.append(Problem(f"{key}.serverAccessLogExpiryDays", self.server_access_log_expiry_days,
+                                    "production keeps S3 access logs at least 90 days"))
         if self.cloudtrail_lock_days < 1:
             problems.append(Problem(f"{key}.cloudtrailLockDays", self.cloudtrail_lock_days, "must be at least 1"))
         elif self.cloudtrail_object_lock and self.cloudtrail_lock_days > self.cloudtrail_expiry_days:
@@ -1423,6 +1450,9 @@ class LogsConfig:
     index_retention_days: int = doc("Days an index lives before the ISM policy deletes it.", 90)
     log_retention_days: int = doc("Retention of the domain's audit, application and slow logs in CloudWatch.", 365)
     master_user_name: str = doc("Fine-grained access control master user (its password is generated into Secrets Manager).", "golive-admin")
+    master_password_rotation_days: int = doc(
+        "Days between rotations of the master user's password (Secrets Manager, golive's rotation function); 1 to 90.", 30
+    )
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         if not re.fullmatch(r"OpenSearch_\d+\.\d+", self.engine_version):
@@ -1448,8 +1478,12 @@ class LogsConfig:
         elif self.log_retention_days < 30:
             problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
                                     "must be at least 30 days (policy logs-group-encrypted-retained)"))
+        elif ctx.production and self.log_retention_days < PRODUCTION_LOG_RETENTION_DAYS:
+            problems.append(Problem(f"{key}.logRetentionDays", self.log_retention_days,
+                                    f"production keeps logs at least {PRODUCTION_LOG_RETENTION_DAYS} days (policy logs-group-encrypted-retained)"))
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", self.master_user_name):
             problems.append(Problem(f"{key}.masterUserName", self.master_user_name, "must be 1-64 letters, digits, '-' or '_'"))
+        _check_rotation_days(f"{key}.masterPasswordRotationDays", self.master_password_rotation_days, problems)
 
 
 RedisDownTier = _tier("RedisDownTier", "RedisDown: redis-exporter cannot reach the ElastiCache primary.",
@@ -1992,6 +2026,145 @@ def _delivery_catalog(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -
 # --- end section: delivery --------------------------------------------------
 
 
+# --- section: operational proof (restore tests, game days) -----------------
+
+_RESTORE_SCHEDULE = re.compile(r"cron\(\S+ \S+ \S+ \S+ \S+ \S+\)|rate\([1-9]\d* (minutes?|hours?|days?)\)")
+_ISO_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+RESTORE_TESTED_TYPES = ("RDS", "EBS")
+"""AWS Backup protected-resource types the platform backs up and restore-tests: the database and the tagged volumes."""
+
+
+@dataclass(frozen=True)
+class RestoreMeasurement:
+    """One restore the restore-testing plan measured (``golive:restoreTesting.measurements[i]``)."""
+
+    resource_type: Literal["RDS", "EBS"] = doc("AWS Backup resource type of the restore: `RDS` (the database) or `EBS` (the volumes).")
+    restore_minutes: int = doc("Minutes from the restore job's creation to its completion (`CompletionDate - CreationDate`).")
+    measured_on: str = doc("Day of the restore job, `YYYY-MM-DD` (UTC).")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if self.restore_minutes < 1:
+            problems.append(Problem(f"{key}.restoreMinutes", self.restore_minutes, "must be at least 1 minute"))
+        if not _ISO_DATE.fullmatch(self.measured_on):
+            problems.append(Problem(f"{key}.measuredOn", self.measured_on, "must be a date written YYYY-MM-DD"))
+
+
+@dataclass(frozen=True)
+class RestoreTestingConfig:
+    """AWS Backup restore testing (``golive:restoreTesting``): the database and the tagged volumes restored on a schedule."""
+
+    enabled: bool = doc("Declare the restore-testing plan; production requires it (policy backup-restore-tested).", True)
+    schedule: str = doc("When restores are tested (UTC): an AWS cron(...) with six fields or rate(...). Default: Saturdays 05:00, "
+                        "three hours after the daily backup.", "cron(0 5 ? * SAT *)")
+    start_window_hours: int = doc("Hours a scheduled restore test may wait to start, 1-168.", 4)
+    selection_window_days: int = doc("Only recovery points of the last N days are restored (the newest of them), 1-365.", 7)
+    validation_window_hours: int = doc(
+        "Hours the restored copy is kept for validation before AWS Backup deletes it, 1-168.", 4)
+    rto_minutes: int = doc("The recovery time objective: an alert fires when a restore runs longer.", 60)
+    switchover_minutes: int = doc(
+        "Minutes a real recovery adds after the restore (repointing the services, checks): the implied RTO is the measured "
+        "restore plus this.", 15)
+    expected_every_days: int = doc("An alert fires when no restore completed for this many days plus one (the schedule's period).", 7)
+    measurements: tuple[RestoreMeasurement, ...] = doc(
+        "The last measured restore of each resource type (from `aws backup list-restore-jobs`, docs/disaster-recovery.md); the "
+        "readiness report derives the RTO they imply.", ())
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if ctx.production and not self.enabled:
+            problems.append(Problem(f"{key}.enabled", self.enabled, "production restore-tests every backed-up data store "
+                                    "(policy backup-restore-tested): a backup nobody restored is a hope, not a recovery"))
+        if not _RESTORE_SCHEDULE.fullmatch(self.schedule):
+            problems.append(Problem(f"{key}.schedule", self.schedule, "must be an AWS cron expression with six fields, e.g. "
+                                    "cron(0 5 ? * SAT *), or rate(7 days)"))
+        for name, value, low, high in (("startWindowHours", self.start_window_hours, 1, 168),
+                                       ("selectionWindowDays", self.selection_window_days, 1, 365),
+                                       ("validationWindowHours", self.validation_window_hours, 1, 168)):
+            if not low <= value <= high:
+                problems.append(Problem(f"{key}.{name}", value, f"must be from {low} to {high} (AWS Backup's range)"))
+        if self.rto_minutes < 1:
+            problems.append(Problem(f"{key}.rtoMinutes", self.rto_minutes, "must be at least 1 minute"))
+        if self.switchover_minutes < 0:
+            problems.append(Problem(f"{key}.switchoverMinutes", self.switchover_minutes, "must not be negative"))
+        if self.rto_minutes >= 1 and self.switchover_minutes >= self.rto_minutes:
+            problems.append(Problem(f"{key}.switchoverMinutes", self.switchover_minutes,
+                                    f"must be below rtoMinutes ({self.rto_minutes}): no restore could then meet the RTO"))
+        if not 1 <= self.expected_every_days <= 13:
+            problems.append(Problem(f"{key}.expectedEveryDays", self.expected_every_days,
+                                    "must be from 1 to 13 (the alert looks back this many days plus one; Prometheus keeps 15)"))
+        seen: dict[str, int] = {}
+        for i, measurement in enumerate(self.measurements):
+            if measurement.resource_type in seen:
+                problems.append(Problem(f"{key}.measurements[{i}].resourceType", measurement.resource_type,
+                                        f"duplicates measurements[{seen[measurement.resource_type]}]: keep the last measured restore only"))
+            seen.setdefault(measurement.resource_type, i)
+
+    def measurement(self, resource_type: str) -> RestoreMeasurement | None:
+        return next((m for m in self.measurements if m.resource_type == resource_type), None)
+
+    def implied_rto_minutes(self, resource_type: str) -> int | None:
+        """The RTO the last measured restore of ``resource_type`` implies: the restore plus the switch-over."""
+        measured = self.measurement(resource_type)
+        return None if measured is None else measured.restore_minutes + self.switchover_minutes
+
+
+@dataclass(frozen=True)
+class GameDaysConfig:
+    """AWS FIS experiment templates for the failures the platform claims to survive (``golive:gameDays``, docs/game-days.md)."""
+
+    enabled: bool = doc("Declare the experiment templates (they do nothing until someone starts an experiment).", True)
+    zone: str = doc("The Availability Zone the zonal experiments impair; empty: the first of golive:network.availabilityZones "
+                    "(where the cache primary is placed).", "")
+    cache_interruption_minutes: int = doc("How long the cache primary's zone loses power, 1-720 minutes.", 10)
+    network_disruption_minutes: int = doc("How long the zone's subnets lose connectivity, 1-720 minutes.", 10)
+    database_failover_seconds: int = doc("The claim the database experiment tests: Multi-AZ failover completes within this.", 120)
+    cache_failover_seconds: int = doc("The claim the cache experiment tests: a replica is promoted within this.", 60)
+    stop_5xx_percent: float = doc("Stop condition: the load balancer's 5xx responses exceed this percent of requests for "
+                                  "stopEvaluationMinutes.", 5.0)
+    stop_latency_seconds: float = doc("Stop condition: the targets' p95 response time exceeds this for stopEvaluationMinutes; "
+                                      "0: the catalog's smallest latency SLO threshold.", 0.0)
+    stop_evaluation_minutes: int = doc("Consecutive minutes the ALB alarms must breach before an experiment stops, 1-10.", 3)
+    unavailable_minutes: int = doc("Stop condition: the database has no connection, or the cache no primary, for this many "
+                                   "minutes (beyond any failover budget), 1-30.", 5)
+    log_retention_days: int = doc("Retention of the experiments' (KMS-encrypted) log group, days.", 365)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        for name, value in (("cacheInterruptionMinutes", self.cache_interruption_minutes),
+                            ("networkDisruptionMinutes", self.network_disruption_minutes)):
+            if not 1 <= value <= 720:
+                problems.append(Problem(f"{key}.{name}", value, "must be from 1 to 720 minutes (FIS: PT1M to PT12H)"))
+        for name, value in (("databaseFailoverSeconds", self.database_failover_seconds),
+                            ("cacheFailoverSeconds", self.cache_failover_seconds)):
+            if value < 1:
+                problems.append(Problem(f"{key}.{name}", value, "must be at least 1 second"))
+        if not 0 < self.stop_5xx_percent < 100:
+            problems.append(Problem(f"{key}.stop5xxPercent", self.stop_5xx_percent, "must be a percentage strictly between 0 and 100"))
+        if self.stop_latency_seconds < 0:
+            problems.append(Problem(f"{key}.stopLatencySeconds", self.stop_latency_seconds, "must not be negative (0: from the catalog)"))
+        if not 1 <= self.stop_evaluation_minutes <= 10:
+            problems.append(Problem(f"{key}.stopEvaluationMinutes", self.stop_evaluation_minutes, "must be from 1 to 10 minutes"))
+        if not 1 <= self.unavailable_minutes <= 30:
+            problems.append(Problem(f"{key}.unavailableMinutes", self.unavailable_minutes, "must be from 1 to 30 minutes"))
+        _check_retention(f"{key}.logRetentionDays", self.log_retention_days, 90, ctx, problems)
+
+    def impaired_zone(self, network: NetworkConfig, region: str) -> str:
+        return self.zone or network.azs(region)[0]
+
+    def latency_stop_seconds(self, services: Sequence[ServiceConfig]) -> float:
+        thresholds = [s.slo.latency_threshold_seconds for s in services if s.host]
+        return self.stop_latency_seconds or (min(thresholds) if thresholds else 1.0)
+
+
+@cross_check
+def _game_day_zone_in_network(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """A zonal experiment aimed at a zone the VPC does not use would impair nothing (and prove nothing)."""
+    zone, zones = config.game_days.zone, config.network.azs(config.region)
+    if zone and zone not in zones:
+        problems.append(Problem(f"{NAMESPACE}:gameDays.zone", zone, f"must be one of golive:network.availabilityZones ({', '.join(zones)})"))
+
+
+# --- end section: operational proof -----------------------------------------
+
+
 # --------------------------------------------------------------------------- the stack
 
 
@@ -2037,6 +2210,8 @@ class StackConfig:
     dr: DrConfig = doc("Disaster recovery.", default_factory=DrConfig)
     backup: BackupConfig = doc("Backups.", default_factory=BackupConfig)
     delivery: DeliveryConfig = doc("Progressive delivery.", default_factory=DeliveryConfig)
+    restore_testing: RestoreTestingConfig = doc("Restore tests of the backups.", default_factory=RestoreTestingConfig)
+    game_days: GameDaysConfig = doc("Fault-injection experiment templates.", default_factory=GameDaysConfig)
 
     @property
     def production(self) -> bool:

@@ -40,7 +40,7 @@ import pulumi_kubernetes as k8s
 
 from components.config import AwsAccount, EdgeConfig, ServiceConfig
 from components.irsa import service_account_role
-from components.log_bucket import LogBucket, LogBucketArgs
+from components.log_bucket import LogBucket, LogBucketArgs, server_access_log_writer
 from components.waf import Waf, WafArgs
 
 ANYWHERE_V4 = "0.0.0.0/0"
@@ -96,6 +96,20 @@ class Route:
     host: str
     paths: tuple[str, ...]
 
+
+# Accepted risks of the edge, each shown in golive's verdict with its reason (golive:exempt:<policy> tags).
+TARGET_TLS_POLICY = "edge-target-group-tls"
+TARGET_TLS_EXEMPTION = (
+    "TLS ends at the ALB; from there to the pods traffic stays on the VPC's private subnets, and only the ALB's security "
+    "group may reach the pods' port; end-to-end TLS needs a certificate in every pod (a mesh or cert-manager), which the "
+    "platform does not run yet"
+)
+ALB_LOGS_NOT_REPLICATED = (
+    "ALB access logs (and the S3 access logs of their bucket) are request records for investigations, not data the "
+    "platform restores; a loss of the region loses the ALB with them"
+)
+SSE_S3_FOR_S3_ACCESS_LOGS = "S3 delivers server access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
+SSE_S3_FOR_ALB_LOGS = "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
 
 # Ignored on canary rules: Argo Rollouts' traffic-router plugin owns the weights during a rollout.
 CANARY_WEIGHTS = "actions[0].forward.targetGroups[*].weight"
@@ -183,40 +197,52 @@ def access_log_writer(account: AwsAccount) -> Callable[[str], list[dict]]:
     return statements
 
 
-def controller_policy(target_group_arns: Sequence[pulumi.Input[str]]) -> dict:
+# Calls of the controller that take no resource ARN (Service Authorization Reference: resource "*"):
+# allowed on "*" in the stack's region only.
+CONTROLLER_DESCRIBE_ACTIONS = (
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeInstances",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeTags",
+)
+
+
+def controller_policy(target_group_arns: Sequence[pulumi.Input[str]], account: AwsAccount, vpc_arn: pulumi.Input[str]) -> dict:
     """What the controller needs to keep TargetGroupBindings in step, and no more.
 
     The official policy also creates and deletes load balancers, listeners, rules and
     security-group rules for Ingress and Service objects; here Pulumi owns all of
     those, so the controller may only describe and (de)register targets in the edge's
-    own target groups.
+    own target groups. Every action that accepts a resource ARN gets one (the target
+    groups, the VPC); the describe calls, which accept none, are limited to the region.
     """
     statements: list[dict] = [
         {
             "Sid": "Describe",
             "Effect": "Allow",
-            "Action": [
-                "elasticloadbalancing:DescribeLoadBalancers",
-                "elasticloadbalancing:DescribeLoadBalancerAttributes",
-                "elasticloadbalancing:DescribeListeners",
-                "elasticloadbalancing:DescribeListenerAttributes",
-                "elasticloadbalancing:DescribeRules",
-                "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTargetGroupAttributes",
-                "elasticloadbalancing:DescribeTargetHealth",
-                "elasticloadbalancing:DescribeTags",
-                "ec2:DescribeAccountAttributes",
-                "ec2:DescribeAvailabilityZones",
-                "ec2:DescribeVpcs",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeInstances",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeTags",
-                "ec2:GetSecurityGroupsForVpc",
-            ],
+            "Action": list(CONTROLLER_DESCRIBE_ACTIONS),
             "Resource": "*",
-        }
+            "Condition": {"StringEquals": {"aws:RequestedRegion": account.region}},
+        },
+        {
+            "Sid": "ReadSecurityGroupsOfTheVpc",
+            "Effect": "Allow",
+            "Action": "ec2:GetSecurityGroupsForVpc",
+            "Resource": vpc_arn,
+        },
     ]
     if target_group_arns:
         statements.append(
@@ -244,13 +270,27 @@ class Edge(pulumi.ComponentResource):
         ports = sorted({r.service.port for r in self.routes})
 
         self._security_groups(name, args, ports)
+        # Who reads or deletes the ALB's logs is recorded in a bucket of its own, the end of that chain.
+        self.log_bucket_access_logs = LogBucket(
+            f"{name}-alb-logs-access",
+            LogBucketArgs(
+                purpose="s3-access-logs",
+                expiry_days=cfg.access_log_expiry_days,
+                writer_statements=lambda arn: [server_access_log_writer(arn, account.account_id, account.dns_suffix)],
+                encryption_exception=SSE_S3_FOR_S3_ACCESS_LOGS,
+                exemptions=(("s3-bucket-cross-region-replication", ALB_LOGS_NOT_REPLICATED),),
+            ),
+            opts=child,
+        )
         self.access_logs = LogBucket(
             f"{name}-alb-logs",
             LogBucketArgs(
                 purpose="alb-access-logs",
                 expiry_days=cfg.access_log_expiry_days,
                 writer_statements=access_log_writer(account),
-                encryption_exception="alb-access-logs",
+                encryption_exception=SSE_S3_FOR_ALB_LOGS,
+                server_access_log_bucket=self.log_bucket_access_logs.name,
+                exemptions=(("s3-bucket-cross-region-replication", ALB_LOGS_NOT_REPLICATED),),
             ),
             opts=child,
         )
@@ -394,7 +434,8 @@ class Edge(pulumi.ComponentResource):
                     enabled=True, protocol="HTTP", port="traffic-port", path=service.ready_path, matcher="200-399",
                     interval=15, timeout=5, healthy_threshold=2, unhealthy_threshold=3,
                 ),
-                tags={"Name": f"{name}-{service.name}{suffix}", "golive:service": service.name, "golive:role": role},
+                tags={"Name": f"{name}-{service.name}{suffix}", "golive:service": service.name, "golive:role": role,
+                      f"golive:exempt:{TARGET_TLS_POLICY}": TARGET_TLS_EXEMPTION},
                 opts=child,
             )
 
@@ -517,7 +558,8 @@ class Edge(pulumi.ComponentResource):
             namespace=CONTROLLER_NAMESPACE,
             service_account=CONTROLLER_SERVICE_ACCOUNT,
             policy_documents=[controller_policy([tg.arn for groups in (self.target_groups, self.canary_target_groups,
-                                                                       self.preview_target_groups) for tg in groups.values()])],
+                                                                       self.preview_target_groups) for tg in groups.values()],
+                                                account, pulumi.Output.concat(account.arn("ec2", "vpc/"), args.vpc_id))],
             account=account,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -1,13 +1,16 @@
-"""An S3 bucket that receives logs from an AWS service (ALB access logs, CloudTrail).
+"""An S3 bucket that receives logs from an AWS service (ALB access logs, CloudTrail, S3 access logs).
 
 Every log bucket gets the same guard rails: versioning, default encryption, all four
 public-access blocks, bucket-owner-enforced object ownership (no ACLs), a bucket
 policy that denies plain-HTTP access, and a lifecycle that expires old logs. The
-writing service's permissions are added to the same policy by the caller.
+writing service's permissions are added to the same policy by the caller. Given a
+``server_access_log_bucket``, the bucket's own S3 server access logs go there.
 
-ALB access logs can only be written to SSE-S3 (AES256) buckets, so a bucket without
-a KMS key is tagged ``golive:encryption-exception`` with the reason; the S3 policies
-accept AES256 only on buckets carrying that tag.
+ALB and S3 server access logs can only be written to SSE-S3 (AES256) buckets, so a
+bucket without a KMS key accepts that risk explicitly: it carries the exemption tag
+``golive:exempt:s3-bucket-encryption-kms`` with the reason, and golive's verdict lists
+it as an accepted risk (the policy also checks the bucket really receives such logs).
+Other accepted risks (``exemptions``) become exemption tags the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-ENCRYPTION_EXCEPTION_TAG = "golive:encryption-exception"
+EXEMPT_TAG_PREFIX = "golive:exempt:"
+ENCRYPTION_POLICY = "s3-bucket-encryption-kms"
+ACCESS_LOG_PREFIX = "s3-access/"
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,11 @@ class LogBucketArgs:
 
     ``writer_statements(bucket_arn)`` returns the policy statements that let the
     logging service write; ``kms_key_arn`` None means SSE-S3, which needs
-    ``encryption_exception`` (the reason, stored in the tag).
+    ``encryption_exception`` (the reason, stored in the exemption tag).
+    ``server_access_log_bucket``: the bucket (name) that receives this bucket's S3
+    server access logs, under ``s3-access/<purpose>/``; None for a bucket that is
+    itself the end of the access-log chain. ``exemptions``: policy name -> reason,
+    risks this bucket accepts (tagged ``golive:exempt:<policy>``).
     """
 
     purpose: str
@@ -38,6 +47,8 @@ class LogBucketArgs:
     encryption_exception: str = ""
     object_lock_days: int | None = None
     noncurrent_expiry_days: int = 30
+    server_access_log_bucket: pulumi.Input[str] | None = None
+    exemptions: tuple[tuple[str, str], ...] = ()
 
 
 class LogBucket(pulumi.ComponentResource):
@@ -50,7 +61,9 @@ class LogBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = {"Name": name, "purpose": args.purpose}
         if args.kms_key_arn is None:
-            tags[ENCRYPTION_EXCEPTION_TAG] = args.encryption_exception
+            tags[EXEMPT_TAG_PREFIX + ENCRYPTION_POLICY] = args.encryption_exception
+        for policy, reason in args.exemptions:
+            tags[EXEMPT_TAG_PREFIX + policy] = reason
         locked = args.object_lock_days is not None
 
         self.bucket = aws.s3.Bucket(
@@ -131,6 +144,17 @@ class LogBucket(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
             )
+        if args.server_access_log_bucket is not None:
+            self.access_logging = aws.s3.BucketLogging(
+                f"{name}-access-logging",
+                bucket=bucket_id,
+                target_bucket=args.server_access_log_bucket,
+                target_prefix=f"{ACCESS_LOG_PREFIX}{args.purpose}/",
+                target_object_key_format=aws.s3.BucketLoggingTargetObjectKeyFormatArgs(
+                    partitioned_prefix=aws.s3.BucketLoggingTargetObjectKeyFormatPartitionedPrefixArgs(partition_date_source="EventTime")
+                ),
+                opts=child,
+            )
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket_id,
@@ -157,4 +181,16 @@ def bucket_policy(bucket_arn: str, writer_statements: list[dict]) -> dict:
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             },
         ],
+    }
+
+
+def server_access_log_writer(bucket_arn: str, account_id: str, dns_suffix: str) -> dict:
+    """S3's logging service may write server access logs of this account's buckets, under ``s3-access/``."""
+    return {
+        "Sid": "S3ServerAccessLogsDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logging.s3.{dns_suffix}"},
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/{ACCESS_LOG_PREFIX}*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
     }

@@ -3,8 +3,9 @@
 The domain is private (VPC subnets, HTTPS on 443 from the cluster nodes only),
 spread over three AZs with dedicated masters, encrypted at rest with its own
 CMK and between nodes, TLS 1.2+ only, with fine-grained access control whose
-master password is generated into Secrets Manager. Its audit, application and
-slow logs go to KMS-encrypted CloudWatch log groups.
+master password is generated into Secrets Manager and rotated there on a schedule
+(``components.secret_rotation``). Its audit, application and slow logs go to
+KMS-encrypted CloudWatch log groups.
 
 Fluent Bit signs its requests with an IRSA role (SigV4). What needs the domain's
 own API (the writer role that role maps to, the index-lifecycle policy deleting
@@ -25,6 +26,7 @@ import pulumi_random as random
 from components.config import AwsAccount, LogsConfig
 from components.irsa import service_account_role
 from components.kms import EncryptionKey, EncryptionKeyArgs
+from components.secret_rotation import SecretRotation, SecretRotationArgs
 
 FLUENT_CHARTS = "https://fluent.github.io/helm-charts"
 FLUENT_BIT_SERVICE_ACCOUNT = "fluent-bit"
@@ -90,7 +92,7 @@ class Logging(pulumi.ComponentResource):
             tags={"Name": f"{name}-logs-master"},
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
-        aws.secretsmanager.SecretVersion(
+        master_version = aws.secretsmanager.SecretVersion(
             f"{name}-logs-master",
             secret_id=self.master_secret.id,
             secret_string=pulumi.Output.secret(self.master_password.result).apply(
@@ -199,6 +201,22 @@ class Logging(pulumi.ComponentResource):
             software_update_options=aws.opensearch.DomainSoftwareUpdateOptionsArgs(auto_software_update_enabled=True),
             tags={"Name": domain_name},
             opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[self.log_policy]),
+        )
+
+        self.master_rotation = SecretRotation(
+            f"{name}-logs-master",
+            SecretRotationArgs(
+                secret=self.master_secret,
+                kms_key_arn=self.kms_key.arn,
+                target="opensearch-master-user",
+                target_id=domain_name,
+                target_arn=self.domain.arn,
+                rotation_days=cfg.master_password_rotation_days,
+                log_retention_days=cfg.log_retention_days,
+                account=account,
+                depends_on=(self.domain, master_version),
+            ),
+            opts=child,
         )
 
         self.fluent_bit = k8s.helm.v3.Release(

@@ -23,6 +23,9 @@ from components.kms import EncryptionKey, EncryptionKeyArgs
 
 ANYWHERE = "0.0.0.0/0"
 EPHEMERAL_PORTS = (1024, 65535)
+# Administration ports no NACL admits from the internet (FSBP EC2.21): SSH (below the
+# ephemeral range anyway) and RDP, carved out of the ephemeral range.
+ADMIN_PORTS = (22, 3389)
 
 
 @dataclass(frozen=True)
@@ -305,29 +308,33 @@ def network_acl_rules(vpc_cidr: str) -> dict[str, dict[str, list[aws.ec2.Network
 
     public: HTTP(S) from anywhere, return traffic on ephemeral ports; private: anything
     from the VPC, return traffic for NAT egress; isolated: the VPC only, both ways.
+    Return traffic from the internet is admitted on the ephemeral ports except the
+    administration ports (:data:`ADMIN_PORTS`), so no rule opens RDP or SSH to
+    0.0.0.0/0; a connection whose source port happens to be 3389 is dropped (one port
+    of the NAT gateway's 64,512).
     """
-    low, high = EPHEMERAL_PORTS
 
     def rule(cls, no, action, cidr, protocol="-1", from_port=0, to_port=0):
         return cls(rule_no=no, action=action, cidr_block=cidr, protocol=protocol, from_port=from_port, to_port=to_port)
 
     ingress, egress = aws.ec2.NetworkAclIngressArgs, aws.ec2.NetworkAclEgressArgs
+    return_traffic = [(protocol, start, end) for protocol in ("tcp", "udp") for start, end in ephemeral_ranges()]
     return {
         "public": {
             "ingress": [
                 rule(ingress, 100, "allow", vpc_cidr),
                 rule(ingress, 110, "allow", ANYWHERE, "tcp", 443, 443),
                 rule(ingress, 120, "allow", ANYWHERE, "tcp", 80, 80),
-                rule(ingress, 130, "allow", ANYWHERE, "tcp", low, high),
-                rule(ingress, 140, "allow", ANYWHERE, "udp", low, high),
+                *(rule(ingress, 130 + i, "allow", ANYWHERE, protocol, start, end)
+                  for i, (protocol, start, end) in enumerate(return_traffic)),
             ],
             "egress": [rule(egress, 100, "allow", ANYWHERE)],
         },
         "private": {
             "ingress": [
                 rule(ingress, 100, "allow", vpc_cidr),
-                rule(ingress, 110, "allow", ANYWHERE, "tcp", low, high),
-                rule(ingress, 120, "allow", ANYWHERE, "udp", low, high),
+                *(rule(ingress, 110 + i, "allow", ANYWHERE, protocol, start, end)
+                  for i, (protocol, start, end) in enumerate(return_traffic)),
             ],
             "egress": [rule(egress, 100, "allow", ANYWHERE)],
         },
@@ -336,3 +343,16 @@ def network_acl_rules(vpc_cidr: str) -> dict[str, dict[str, list[aws.ec2.Network
             "egress": [rule(egress, 100, "allow", vpc_cidr)],
         },
     }
+
+
+def ephemeral_ranges() -> list[tuple[int, int]]:
+    """The ephemeral port range (1024-65535) minus the administration ports, as inclusive ranges."""
+    low, high = EPHEMERAL_PORTS
+    ranges, start = [], low
+    for port in sorted(p for p in ADMIN_PORTS if low <= p <= high):
+        if start < port:
+            ranges.append((start, port - 1))
+        start = port + 1
+    if start <= high:
+        ranges.append((start, high))
+    return ranges

@@ -67,6 +67,18 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from . import summary
 
     result = _synth(args)
+    if args.format == "terraform-plan":
+        from . import tfplan
+
+        exported = tfplan.export(result)
+        if args.out:
+            pathlib.Path(args.out).write_text(exported.to_json())
+            left_out = sum(exported.skipped.values())
+            print(f"wrote {len(exported.addresses)} resources of stack {result.stack} as a Terraform plan to {args.out} "
+                  f"({left_out} without a Terraform type left out)", file=sys.stderr)
+        else:
+            sys.stdout.write(exported.to_json())
+        return EXIT_OK
     if args.out:
         pathlib.Path(args.out).write_text(result.to_json())
         print(f"wrote {len(result.resources)} resources of stack {result.stack} to {args.out}", file=sys.stderr)
@@ -186,6 +198,40 @@ def cmd_reach(args: argparse.Namespace) -> int:
     return EXIT_OK if answer.exists else EXIT_VIOLATION
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """The live platform after `pulumi up`: DNS, TLS, certificate, redirect, headers, health, latency, WAF, routing."""
+    from . import engine, verify
+
+    if args.requests < 1:
+        raise engine.UsageError("verify: --requests must be at least 1")
+    if args.url or args.host:
+        if not (args.url and args.host):
+            raise engine.UsageError("verify: --url and --host go together")
+        if args.outputs:
+            raise engine.UsageError("verify: give --outputs (the stack) or --url/--host (one endpoint), not both")
+        if args.https_port:
+            raise engine.UsageError("verify: with --url the HTTPS port is the URL's (https://ADDRESS:PORT), not --https-port")
+        service = verify.Service(name="endpoint", health_path=args.health_path, ready_path=args.ready_path,
+                                 latency_threshold_seconds=args.latency_threshold)
+        endpoints = [verify.endpoint_from_url(args.url, args.host, service, http_port=args.http_port)]
+        source = f"endpoint {args.url} as {args.host}"
+    else:
+        outputs = verify.read_outputs(args.stack, args.outputs)
+        endpoints = verify.endpoints_from_outputs(outputs, https_port=args.https_port or 443, http_port=args.http_port or 80)
+        source = f"stack {args.stack}" + (f" (outputs {args.outputs})" if args.outputs else "")
+    if args.ca and not pathlib.Path(args.ca).is_file():
+        raise engine.UsageError(f"verify: --ca {args.ca} is not a file")
+    report = verify.verify(endpoints, verify.Options(requests=args.requests, timeout=args.timeout, ca_file=args.ca), source)
+    text = verify.RENDERERS[args.format](report)
+    try:
+        _emit(text.rstrip("\n"), args.out)
+        if args.junit:
+            pathlib.Path(args.junit).write_text(verify.render_junit(report) + "\n")
+    except OSError as err:
+        raise engine.UsageError(f"verify: cannot write the report: {err}") from None
+    return EXIT_VIOLATION if report.failed else EXIT_OK
+
+
 def _bench_config(stack: str, services: int | None) -> tuple[dict[str, str] | None, list[str] | None]:
     """The stack's config, or with N services shaped like its own (hosts under the same domain)."""
     from . import engine
@@ -288,7 +334,7 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, reach, bench.")
+    parser = argparse.ArgumentParser(prog="python -m golive", description="golive's offline engine: synth, check, preview, reach, bench; and verify, the live check after `pulumi up`.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def stack_arg(p: argparse.ArgumentParser) -> None:
@@ -310,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-preview", action="store_true",
                    help="as `pulumi preview` of an empty stack: outputs the cloud assigns are written as \"[unknown]\"")
     p.add_argument("--out", help="write the synth document (JSON, docs/synth-format.md) here instead of a summary")
+    p.add_argument("--format", choices=("synth", "terraform-plan"), default="synth",
+                   help="synth (default: golive's document), terraform-plan (Terraform's JSON plan format, for Checkov and "
+                   "other plan scanners)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("check", help="apply the policy pack to the synthesized stack")
@@ -387,6 +436,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deployer-cidr", action="append", metavar="CIDR", help="a deployer's address range (repeatable)")
     p.add_argument("--out", help="write the answer here")
     p.set_defaults(func=cmd_reach)
+
+    p = sub.add_parser(
+        "verify",
+        help="check the live platform after `pulumi up`: DNS, TLS 1.2+ only, certificate, redirect, headers, health, latency, WAF",
+        description="For each public host of the stack (`pulumi stack output --json`, or --outputs FILE), or one endpoint "
+        "(--url https://ADDRESS[:PORT] --host HOST), run every check of golive/verify.py, one result per check. Exit codes: "
+        "0 every check passed, 1 a check failed, 2 a usage error.",
+    )
+    stack_arg(p)
+    p.add_argument("--outputs", metavar="FILE", help="the stack outputs as `pulumi stack output --json` prints them (default: run it)")
+    p.add_argument("--url", help="check one endpoint: connect to this https:// address (SNI and Host are --host)")
+    p.add_argument("--host", help="the public host name of --url (certificate, SNI, Host header)")
+    p.add_argument("--ca", metavar="FILE", help="trust only these root certificates (PEM) instead of the system's")
+    p.add_argument("--https-port", type=int, help="the stack's HTTPS port (default 443; with --url, the URL's port)")
+    p.add_argument("--http-port", type=int, help="plain HTTP port of the redirect check (default 80)")
+    p.add_argument("--health-path", default="/health", help="with --url: the health path (default /health)")
+    p.add_argument("--ready-path", default="/ready", help="with --url: the readiness path (default /ready)")
+    p.add_argument("--latency-threshold", type=float, default=1.0, help="with --url: the latency SLO threshold in seconds (default 1)")
+    p.add_argument("--requests", type=int, default=20, help="requests per service for the p95 latency (default 20)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per connection or request (default 10)")
+    p.add_argument("--format", choices=("text", "junit"), default="text", help="text (default) or junit, one test case per check")
+    p.add_argument("--out", help="write the report here instead of stdout")
+    p.add_argument("--junit", metavar="FILE", help="also write the JUnit report here (for CI test reporting)")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("bench", help="measure synth, check and report (prod, and prod with 50 services)")
     stack_arg(p)

@@ -30,7 +30,7 @@ SEVERITY_WEIGHT = {"low": 1, "medium": 2, "high": 4, "critical": 8}
 SECURITY_SEVERITY = {"low": "3.0", "medium": "5.5", "high": "8.0", "critical": "9.5"}
 SECURITY_CATEGORIES = {"Security", "Compliance"}
 
-PASS, FAIL, EXEMPT, NOT_APPLICABLE, DISABLED = "pass", "fail", "exempt", "not-applicable", "disabled"
+PASS, FAIL, EXEMPT, NOT_APPLICABLE, DISABLED = "pass", "fail", "exempted", "not-applicable", "disabled"
 
 
 # --------------------------------------------------------------------------- shared facts
@@ -46,7 +46,7 @@ def _exemptions(result: CheckResult) -> list[Any]:
 
 
 def policy_status(result: CheckResult, info: PolicyInfo) -> str:
-    """fail (a finding), exempt (no finding, an accepted risk), not-applicable, disabled or pass."""
+    """fail (a finding), exempted (no finding, an accepted risk), not-applicable, disabled or pass."""
     if info.enforcement == "disabled":
         return DISABLED
     if result.failed(info.name):
@@ -60,6 +60,19 @@ def policy_status(result: CheckResult, info: PolicyInfo) -> str:
 
 def _controls(info: PolicyInfo) -> list[str]:
     return [t for t in info.tags if not t.startswith("category:")]
+
+
+def exemption_controls(result: CheckResult, exemption: Any) -> list[str]:
+    """The benchmark controls (FSBP, CIS, Checkov ids) whose risk an exemption accepts: its policy's."""
+    info = result.policies.get(exemption.policy)
+    return _controls(info) if info is not None else []
+
+
+def exemption_line(result: CheckResult, exemption: Any, subject: str) -> str:
+    """One accepted risk as a line: policy, the controls it stands for, the resource, the finding and the reason."""
+    controls = exemption_controls(result, exemption)
+    cited = f" [{', '.join(controls)}]" if controls else ""
+    return f"exempted: {exemption.policy}{cited}: {subject}: {exemption.message} (reason: {exemption.reason})"
 
 
 def _meta() -> Any:
@@ -77,11 +90,11 @@ def _categories_order() -> tuple[str, ...]:
 
 
 def resource_results(result: CheckResult) -> list[dict[str, Any]]:
-    """Every policy × resource result: pass, fail, exempt, not-applicable, or one disabled row per disabled policy.
+    """Every policy × resource result: pass, fail, exempted, not-applicable, or one disabled row per disabled policy.
 
     A resource of a policy's types that the policy skipped (``NotApplicable``) is
-    ``not-applicable``; a policy that evaluated nothing gets one such row. An exempt
-    row carries the finding's message and the resource's reason.
+    ``not-applicable``; a policy that evaluated nothing gets one such row. An exempted
+    row carries the finding's message, the resource's reason and the controls it accepts.
     """
     meta = _meta()
     by_urn = {r["urn"]: r for r in result.resources}
@@ -106,6 +119,7 @@ def resource_results(result: CheckResult) -> list[dict[str, Any]]:
             "category": info.category,
             "message": message,
             "reason": reason,
+            "controls": _controls(info) if status == EXEMPT else [],
         }
 
     for name in sorted(result.policies):
@@ -229,7 +243,7 @@ def render_json(result: CheckResult, synth: SynthResult) -> str:
         "policies": policies,
         "results": rows,
         "findings": [f.__dict__ for f in result.findings],
-        "exemptions": [e.__dict__ for e in _exemptions(result)],
+        "exemptions": [{**e.__dict__, "status": EXEMPT, "controls": exemption_controls(result, e)} for e in _exemptions(result)],
     }
     return json.dumps(doc, indent=2, sort_keys=True)
 
@@ -284,9 +298,12 @@ def render_sarif(result: CheckResult, synth: SynthResult) -> str:
             "message": {"text": f"{subject}: {f.message}"},
             "locations": [location],
             "partialFingerprints": {"golivePolicyResource/v1": fingerprint},
-            "properties": {"urn": f.urn, "severity": f.severity, "category": f.category, "enforcement": f.enforcement},
+            "properties": {"urn": f.urn, "severity": f.severity, "category": f.category, "enforcement": f.enforcement,
+                           "controls": _controls(result.policies[f.policy])},
         }
         if exemption is not None:  # an accepted risk: reported, with its reason, as a suppressed result
+            entry["message"]["text"] += f" (exempted: {exemption.reason})"
+            entry["properties"]["status"] = EXEMPT
             entry["suppressions"] = [{"kind": "inSource", "status": "accepted", "justification": exemption.reason}]
         results.append(entry)
     doc = {
@@ -317,7 +334,11 @@ def _slug(text: str) -> str:
 
 
 def render_junit(result: CheckResult, synth: SynthResult) -> str:
-    """One test case per policy: failed (type = enforcement level), skipped (not applicable, disabled) or passed."""
+    """One test case per policy: failed (type = enforcement level), skipped (exempted, not applicable, disabled) or passed.
+
+    An exempted policy is skipped, never passed: its message counts the accepted risks and its text gives each
+    one's resource, finding, reason and the controls (Checkov ids among them) it accepts.
+    """
     by_urn = {r["urn"]: r for r in result.resources}
     grouped = result.by_policy()
     suite = ET.Element("testsuite", name=f"{TOOL_NAME} policies · stack {synth.stack}")
@@ -347,11 +368,15 @@ def render_junit(result: CheckResult, synth: SynthResult) -> str:
             )
             failure.text = "\n".join(lines)
         elif status == EXEMPT:
-            out = ET.SubElement(case, "system-out")
-            out.text = "\n".join(
-                f"accepted risk: {_short_name(e.urn, by_urn)}: {e.message} (reason: {e.reason})"
-                for e in _exemptions(result) if e.policy == name
+            skipped += 1
+            accepted = [e for e in _exemptions(result) if e.policy == name]
+            controls = _controls(info)
+            element = ET.SubElement(
+                case, "skipped",
+                message=f"exempted: {len(accepted)} accepted risk{'s' if len(accepted) != 1 else ''}"
+                + (f" ({', '.join(controls)})" if controls else ""),
             )
+            element.text = "\n".join(exemption_line(result, e, _short_name(e.urn, by_urn)) for e in accepted)
         elif status in (NOT_APPLICABLE, DISABLED):
             skipped += 1
             reason = "disabled" if status == DISABLED else "no resource this policy applies to"
@@ -445,7 +470,9 @@ def render_markdown(result: CheckResult, synth: SynthResult) -> str:
     if _exemptions(result):
         lines += ["## Accepted risks", ""]
         for e in _exemptions(result):
-            lines.append(f"- **`{e.policy}`** — {_short_name(e.urn, by_urn)}: {md_escape(e.message)} *Reason:* {md_escape(e.reason)}")
+            controls = exemption_controls(result, e)
+            cited = f" ({', '.join(md_code(c) for c in controls)})" if controls else ""
+            lines.append(f"- **`{e.policy}`**{cited} — {_short_name(e.urn, by_urn)}: {md_escape(e.message)} *Reason:* {md_escape(e.reason)}")
         lines.append("")
     if not result.findings:
         lines += ["No policy fails.", ""]

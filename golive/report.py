@@ -3,8 +3,10 @@
 ``python -m golive report --stack prod`` renders the policy part (verdict, blockers,
 per-category scores, failures, accepted risks: ``formats.render_markdown``) followed
 by what the stack declares: inventory, encryption by key, deletion protection,
-backup coverage, the monitoring stack's alerts, tests, dashboards and panels, and the
-reachability matrix of the declared network (``golive.reach``).
+backup coverage, restore tests (each data store's backup, cross-region copy, restore-test
+schedule and the RTO its last measured restore implies), game days, the monitoring
+stack's alerts, tests, dashboards and panels, and the reachability matrix of the
+declared network (``golive.reach``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ def alert_tests(config: Any) -> AlertTests | None:
         from components import delivery
 
         groups.append(delivery.alert_group())
+    if getattr(config, "restore_testing", None) is not None and config.restore_testing.enabled:
+        from components import restore_testing
+
+        groups.append(restore_testing.alert_group(config.restore_testing))
     alerts = [a for g in groups for a in g.alerts]
     return AlertTests(firing=sum(1 for a in alerts if a.fires), quiet=sum(1 for a in alerts if a.quiet is not None))
 
@@ -87,6 +93,46 @@ def declared_sections(synth: SynthResult, tests: AlertTests | None) -> list[str]
     return lines
 
 
+def _rto_cell(implied: int | None, target: int | None) -> str:
+    if implied is None:
+        return "**unproven**: no restore measured yet"
+    if target is None:
+        return f"{implied} min (no target)"
+    return f"{implied} min ≤ {target} ✓" if implied <= target else f"**{implied} min > {target}**: the RTO is not met"
+
+
+def operational_sections(synth: SynthResult, config: Any) -> list[str]:
+    """Restore tests per data store and the game days, from the synth; measured restores from the stack config."""
+    restore = getattr(config, "restore_testing", None)
+    stores = inventory.data_stores(synth)
+    lines = ["## Restore tests", "",
+             "Each backed-up data store: its backup, its copy outside the region, the restore test that proves it restores, "
+             "and the RTO that the last measured restore implies (the restore's duration plus the switch-over, "
+             "`golive:restoreTesting.measurements`, docs/disaster-recovery.md).", "",
+             "| Data store | Backup | Cross-region copy | Restore test | Last measured restore | Implied RTO |",
+             "|---|---|---|---|---|---|"]
+    for store in stores:
+        measured = restore.measurement(store.restore_type) if restore is not None and store.restore_type else None
+        implied = restore.implied_rto_minutes(store.restore_type) if measured is not None else None
+        target = store.rto_minutes if store.rto_minutes is not None else (restore.rto_minutes if restore is not None else None)
+        lines.append(f"| {store.label} | {store.backup or '**none**'} | {store.copy or '**none**'} | "
+                     f"{store.restore_test or '**none**'} | "
+                     f"{f'{measured.restore_minutes} min on {measured.measured_on}' if measured else '–'} | "
+                     f"{_rto_cell(implied, target) if store.restore_test else '**untested**'} |")
+    lines.append("")
+    days = inventory.game_days(synth)
+    lines += ["## Game days", "",
+              f"{len(days)} AWS FIS experiment template{'s' if len(days) != 1 else ''} rehearse the failures the platform claims "
+              "to survive (docs/game-days.md: how to run each and what result proves the claim).", ""]
+    if days:
+        lines += ["| Experiment | Claim | Actions | Targets | Stop alarms | Logs to |", "|---|---|---|---|--:|---|"]
+        for day in days:
+            lines.append(f"| `{day.name}` | {day.claim}: {day.detail} | {', '.join(f'`{a}`' for a in day.actions)} | "
+                         f"{'; '.join(day.targets)} | {day.stop_conditions} | {day.logged_to or '**nowhere**'} |")
+        lines.append("")
+    return lines
+
+
 def first_preview_section(first: CheckResult) -> list[str]:
     """What a first `pulumi preview --policy-pack policy` of an empty stack decides, and what waits for `pulumi up`."""
     mandatory = sorted(name for name, info in first.policies.items() if info.enforcement == "mandatory")
@@ -110,9 +156,11 @@ def first_preview_section(first: CheckResult) -> list[str]:
 def render(result: CheckResult, synth: SynthResult, first_preview: CheckResult | None = None) -> str:
     policy_part = formats.render_markdown(result, synth).rstrip("\n").split("\n")
     try:
-        tests = alert_tests(_stack_config(synth))
+        config = _stack_config(synth)
+        tests = alert_tests(config)
     except Exception:  # noqa: BLE001 a report of a synth document from another revision may not parse here
-        tests = None
+        config, tests = None, None
     first = first_preview_section(first_preview) if first_preview is not None else []
-    sections = [*policy_part, "", *first, *declared_sections(synth, tests), *reach.report_section(synth)]
+    sections = [*policy_part, "", *first, *declared_sections(synth, tests), *operational_sections(synth, config),
+                *reach.report_section(synth)]
     return "\n".join(sections).rstrip() + "\n"

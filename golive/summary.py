@@ -85,6 +85,13 @@ def verdict(result: CheckResult) -> str:
             lines.append(f"      {f.message}")
         if info.remediation:
             lines.append(f"    remediation: {info.remediation}")
+    if result.exemptions:
+        from . import formats
+
+        lines.append(f"accepted risks ({len(result.exemptions)}, exempted by the resource's golive:exempt:<policy> tag or "
+                     "exempt.golive.dev/<policy> annotation):")
+        for e in result.exemptions:
+            lines.append(f"    - {formats.exemption_line(result, e, e.urn)}")
     if result.first_preview:
         lines += first_preview(result)
     n_mandatory, n_advisory = len(result.mandatory), len(result.advisory)

@@ -83,3 +83,10 @@ def synth_program() -> Callable[..., engine.SynthResult]:
         return engine.synth("prod", config=config, secret_keys=secret_keys, program=program)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def without_operational_proof() -> engine.SynthResult:
+    """A staging stack that turns restore testing and game days off (shared: one synth for every test that needs it)."""
+    config, secret_keys = prod_config({"environment": "staging", "restoreTesting": {"enabled": False}, "gameDays": {"enabled": False}})
+    return engine.synth("prod", config=config, secret_keys=secret_keys)

@@ -117,7 +117,7 @@ def metas():
 def test_defaults_are_the_schemas_and_each_policys_own_level(metas):
     config = analyzer.reconcile(metas, None)
     assert config.levels["kms-key-rotation"] == "mandatory" and config.levels["delivery-traffic-router-installed"] == "advisory"
-    assert config.properties["logs-group-encrypted-retained"]["minRetentionDays"] == 30
+    assert config.properties["logs-group-encrypted-retained"]["minRetentionDays"] == 365  # a year in production (CKV_AWS_338)
 
 
 def test_all_then_each_policy_as_the_cli_applies_them(metas):

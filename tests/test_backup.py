@@ -119,7 +119,7 @@ def test_access_logs_go_to_an_sse_s3_log_bucket_in_the_same_region(prod, buckets
     (target_urn,) = deps(logging, "targetBucket")
     target = prod.by_urn()[target_urn]
     assert region(prod, target) == region(prod, bucket)
-    assert target["inputs"]["tags"]["golive:encryption-exception"] == "s3-server-access-logs"
+    assert "only to buckets encrypted with SSE-S3" in target["inputs"]["tags"]["golive:exempt:s3-bucket-encryption-kms"]
     (encryption,) = attached(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", target)
     assert props(encryption)["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
     (versioning,) = attached(prod, "aws:s3/bucketVersioning:BucketVersioning", target)

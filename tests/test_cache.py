@@ -118,7 +118,8 @@ def test_slow_and_engine_logs_go_to_encrypted_retained_groups(prod, group):
         log_group = one(prod, LOG_GROUP, f"golive-cache-{log_type}")
         assert config == {"destination": props(log_group)["name"], "destinationType": "cloudwatch-logs", "logFormat": "json",
                           "logType": log_type}
-        assert props(log_group)["retentionInDays"] == 90 and deps(log_group, "kmsKeyId") == key_urns
+        # A year, like every other log group of the stack (CKV_AWS_338).
+        assert props(log_group)["retentionInDays"] == 365 and deps(log_group, "kmsKeyId") == key_urns
         assert log_group["urn"] in deps(group, "logDeliveryConfigurations")
         assert log_group["urn"] in group["options"]["dependsOn"]
 
@@ -271,6 +272,7 @@ def test_overlapping_snapshot_and_maintenance_windows_are_rejected():
         ({"snapshotWindow": "03:00-03:30"}, "snapshotWindow", "must last at least 60 minutes"),
         ({"maintenanceWindow": "sun:05:00-sun:05:30"}, "maintenanceWindow", "must last at least 60 minutes"),
         ({"logRetentionDays": 7}, "logRetentionDays", "at least 30 days"),
+        ({"logRetentionDays": 90}, "logRetentionDays", "production keeps database and cache logs at least 365 days"),
         ({"maxmemoryPolicy": "lru"}, "maxmemoryPolicy", "must be one of"),
     ],
 )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.cluster import LOG_TYPES, cluster_autoscaler_policy, kubeconfig
+from components.cluster import LOG_TYPES, kubeconfig
 from components.config import ConfigError, parse
 from components.irsa import trust_policy
 from tests.helpers import deps, of_type, one, props
@@ -83,7 +83,8 @@ def test_node_group_spans_every_private_subnet_with_2_3_10(prod):
 def test_launch_template_requires_imdsv2_and_encrypts_gp3_root_volumes(prod):
     template = named(prod, LAUNCH_TEMPLATE, "golive-nodes-lt")
     assert props(template)["metadataOptions"]["httpTokens"] == "required"
-    assert props(template)["metadataOptions"]["httpPutResponseHopLimit"] == 2
+    # Hop limit 1: a pod is one hop beyond the node and cannot fetch the node role's credentials (IRSA instead).
+    assert props(template)["metadataOptions"]["httpPutResponseHopLimit"] == 1
     (mapping,) = props(template)["blockDeviceMappings"]
     assert mapping["ebs"]["volumeType"] == "gp3" and mapping["ebs"]["encrypted"] == "true"
     assert any(u.endswith("::golive-ebs-key") for u in deps(template, "blockDeviceMappings"))
@@ -175,9 +176,17 @@ def test_cluster_autoscaler_may_only_resize_this_clusters_groups(prod):
     role = named(prod, ROLE, "golive-cluster-autoscaler")
     (policy,) = [r for r in of_type(prod, "aws:iam/rolePolicy:RolePolicy") if deps(r, "role") == [role["urn"]]]
     cluster_name = props(one(prod, EKS))["name"]
-    assert policy_doc(policy) == cluster_autoscaler_policy(cluster_name)
-    scale = next(s for s in policy_doc(policy)["Statement"] if "autoscaling:SetDesiredCapacity" in s["Action"])
+    statements = {s["Sid"]: s for s in policy_doc(policy)["Statement"]}
+    scale = statements["ScaleOwnGroups"]
+    assert set(scale["Action"]) == {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
+    assert scale["Resource"] == "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/eks-*"
     assert scale["Condition"] == {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}
+    assert statements["ReadOwnNodeGroups"]["Resource"] == f"arn:aws:eks:eu-west-1:123456789012:nodegroup/{cluster_name}/*/*"
+    # Only actions without resource-level permissions are allowed on "*", and only in the stack's region.
+    unscoped = [s for s in statements.values() if s["Resource"] == "*"]
+    assert [s["Sid"] for s in unscoped] == ["DescribeInRegion"]
+    assert all(a.split(":")[1].startswith(("Describe", "GetInstanceTypes")) for a in unscoped[0]["Action"])
+    assert unscoped[0]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
 
 
 def test_helm_releases_are_pinned_and_use_the_cluster_provider(prod):

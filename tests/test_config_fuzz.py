@@ -251,7 +251,9 @@ def typed_values(tp: Any, current: Any, depth: int = 0) -> st.SearchStrategy:
             st.sampled_from([str(i) for i in (0, -1, 7, 30, 365)] + ["+5", " 5 ", "05"]),
         )
     if tp is float:
-        near = [current * f for f in (0.5, 0.999, 1.001, 2)] if isinstance(current, (int, float)) and not isinstance(current, bool) else []
+        numeric = isinstance(current, (int, float)) and not isinstance(current, bool)
+        # An earlier draw may have left a huge integer here; scaling it would overflow a float.
+        near = [current * f for f in (0.5, 0.999, 1.001, 2)] if numeric and abs(current) < 1e300 else []
         return st.one_of(
             st.sampled_from(EDGE_FLOATS + near),
             st.sampled_from([0, 1, 100, 99]),

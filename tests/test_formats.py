@@ -78,7 +78,7 @@ def test_policy_statuses_and_resource_results():
     assert status == {
         "s3-bucket-encrypted": "fail",
         "s3-bucket-versioned": "fail",
-        "kms-key-rotation": "exempt",
+        "kms-key-rotation": "exempted",
         "tags-required": "pass",
         "rds-multi-az": "not-applicable",
     }
@@ -87,8 +87,9 @@ def test_policy_statuses_and_resource_results():
     assert by[("s3-bucket-encrypted", "store-a")]["status"] == "pass"  # evaluated minus failed URNs
     assert by[("s3-bucket-encrypted", "store-b")]["status"] == "fail"
     assert by[("s3-bucket-encrypted", "store-b")]["message"] == "bucket store-b has no default encryption"
-    assert by[("kms-key-rotation", "store-key")]["status"] == "exempt"
+    assert by[("kms-key-rotation", "store-key")]["status"] == "exempted"
     assert by[("kms-key-rotation", "store-key")]["reason"] == "imported key material (SEC-1)"
+    assert by[("kms-key-rotation", "store-key")]["controls"] == ["cis:2.1.1"]
     assert sum(1 for r in rows if r["policy"] == "tags-required" and r["status"] == "pass") == 3
     assert by[("rds-multi-az", None)]["status"] == "not-applicable"
 
@@ -111,13 +112,15 @@ def test_category_scores_are_severity_weighted_shares_of_passing_policies():
 def test_json_lists_every_policy_resource_result():
     doc = json.loads(formats.render_json(sample(), SYNTH))
     assert doc["verdict"] == "NO-GO" and doc["mandatoryViolations"] == 1 and doc["advisoryViolations"] == 1
-    assert doc["resultCounts"] == {"pass": 5, "fail": 2, "exempt": 1, "not-applicable": 1, "disabled": 0}
+    assert doc["resultCounts"] == {"pass": 5, "fail": 2, "exempted": 1, "not-applicable": 1, "disabled": 0}
     policy = next(p for p in doc["policies"] if p["name"] == "s3-bucket-encrypted")
     assert (policy["evaluated"], policy["passed"], policy["failed"]) == (2, 1, 1)
     assert policy["controls"] == ["cis:2.1.1"] and policy["category"] == "Security"
     row = next(r for r in doc["results"] if r["status"] == "fail" and r["policy"] == "s3-bucket-encrypted")
     assert {"enforcement", "severity", "category", "message", "urn"} <= set(row)
     assert doc["exemptions"][0]["reason"] == "imported key material (SEC-1)"
+    assert (doc["exemptions"][0]["status"], doc["exemptions"][0]["controls"]) == ("exempted", ["cis:2.1.1"])
+    assert next(p for p in doc["policies"] if p["name"] == "kms-key-rotation")["status"] == "exempted"
 
 
 # --------------------------------------------------------------------------- SARIF 2.1.0
@@ -163,6 +166,9 @@ def test_sarif_has_one_rule_per_policy_and_one_result_per_violation():
     assert next(r for r in active if r["ruleId"] == "s3-bucket-versioned")["level"] == "warning"
     (accepted,) = [r for r in run["results"] if "suppressions" in r]
     assert accepted["suppressions"][0]["justification"] == "imported key material (SEC-1)"
+    assert accepted["suppressions"][0]["status"] == "accepted" and accepted["properties"]["status"] == "exempted"
+    assert "exempted: imported key material (SEC-1)" in accepted["message"]["text"]
+    assert accepted["properties"]["controls"] == ["cis:2.1.1"]
     assert accepted["locations"][0]["physicalLocation"]["region"]["startLine"] == 12
     rule = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "kms-key-rotation")
     assert "security" in rule["properties"]["tags"] and rule["properties"]["security-severity"] == "8.0"
@@ -200,10 +206,23 @@ def test_junit_has_one_test_case_per_policy():
     assert "remediation: Fix s3-bucket-encrypted." in by["s3-bucket-encrypted"].find("failure").text
     assert by["s3-bucket-versioned"].find("failure").get("type") == "advisory"
     assert by["rds-multi-az"].find("skipped") is not None
-    assert "accepted risk" in by["kms-key-rotation"].find("system-out").text
+    exempted = by["kms-key-rotation"].find("skipped")  # an accepted risk is skipped, never passed
+    assert exempted.get("message") == "exempted: 1 accepted risk (cis:2.1.1)"
+    assert "store-key" in exempted.text and "reason: imported key material (SEC-1)" in exempted.text
+    assert by["kms-key-rotation"].find("system-out") is None
     assert by["tags-required"].find("failure") is None
     suite = root.find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("5", "2", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("5", "2", "2")
+
+
+def test_text_verdict_lists_accepted_risks_with_reason_and_controls():
+    from golive import summary
+
+    text = summary.verdict(sample())
+    (line,) = [line for line in text.splitlines() if "exempted:" in line]
+    assert "kms-key-rotation [cis:2.1.1]" in line and KEY_REC["urn"] in line
+    assert "reason: imported key material (SEC-1)" in line
+    assert "pass" not in line
 
 
 def test_junit_of_the_prod_stack_parses(prod, prod_check):
@@ -266,3 +285,23 @@ def test_check_usage_errors_exit_2(tmp_path, capsys):
     assert cli.main(["check", "--synth-file", str(bad)]) == cli.EXIT_USAGE
     assert cli.main(["check", "--synth-file", str(tmp_path / "missing.json")]) == cli.EXIT_USAGE
     assert "cannot read synth document" in capsys.readouterr().err
+
+
+def test_the_prod_stacks_accepted_risks_are_exempted_with_reason_and_check_id_in_every_format(prod, prod_check):
+    """HTTP to the targets (CKV_AWS_378) is an accepted risk of the prod stack: never a pass, in any format."""
+    from golive import summary
+
+    policy = "edge-target-group-tls"
+    assert formats.policy_status(prod_check, prod_check.policies[policy]) == "exempted"
+    doc = json.loads(formats.render_json(prod_check, prod))
+    rows = [r for r in doc["results"] if r["policy"] == policy]
+    assert rows and {r["status"] for r in rows} == {"exempted"}
+    assert all("TLS ends at the ALB" in r["reason"] and "checkov:CKV_AWS_378" in r["controls"] for r in rows)
+    sarif = json.loads(formats.render_sarif(prod_check, prod))["runs"][0]["results"]
+    suppressed = [r for r in sarif if r["ruleId"] == policy]
+    assert suppressed and all(r["suppressions"][0]["status"] == "accepted" for r in suppressed)
+    assert all("checkov:CKV_AWS_378" in r["properties"]["controls"] for r in suppressed)
+    case = next(c for c in ET.fromstring(formats.render_junit(prod_check, prod)).iter("testcase") if c.get("name") == policy)
+    assert "CKV_AWS_378" in case.find("skipped").get("message") and "TLS ends at the ALB" in case.find("skipped").text
+    text = summary.verdict(prod_check)
+    assert f"exempted: {policy} [checkov:CKV_AWS_378]" in text

@@ -148,3 +148,13 @@ def test_network_resources_use_the_primary_provider(prod):
     for r in prod.children_of(network["urn"]):
         if r["custom"]:
             assert "::aws-primary::" in r["provider"], r["urn"]
+
+
+def test_nacl_return_traffic_from_the_internet_leaves_out_ssh_and_rdp(prod):
+    """Ephemeral ports 1024-65535 from 0.0.0.0/0, minus 3389 (22 is below the range): FSBP EC2.21, CKV_AWS_231/232."""
+    expected = [("tcp", 1024, 3388), ("tcp", 3390, 65535), ("udp", 1024, 3388), ("udp", 3390, 65535)]
+    for tier in ("public", "private"):
+        nacl = next(r for r in prod.of_type("aws:ec2/networkAcl:NetworkAcl") if r["name"] == f"golive-{tier}-nacl")
+        world = [(e["protocol"], e["fromPort"], e["toPort"]) for e in nacl["inputs"]["ingress"] if e["cidrBlock"] == "0.0.0.0/0"]
+        assert [w for w in world if w[1] >= 1024] == expected
+        assert all(not (low <= port <= high) for _, low, high in world for port in (22, 3389))

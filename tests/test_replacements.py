@@ -186,7 +186,7 @@ def test_removing_protect_in_the_same_change_still_blocks(prod):
 
 
 def test_unprotected_replacement_of_a_data_store_is_a_data_finding(prod):
-    base = prod.document()
+    base = copy.deepcopy(prod.document())  # the session's prod stack stays protected for the tests after this one
     for r in base["resources"]:
         if r["type"] == RDS:
             r["options"]["protect"] = False

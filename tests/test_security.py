@@ -78,7 +78,7 @@ def test_trail_bucket_is_private_versioned_encrypted_tls_only_and_write_once(pro
     assert lock == {"mode": "GOVERNANCE", "days": 365}
     (lifecycle,) = props(attached["BucketLifecycleConfiguration"])["rules"]
     assert lifecycle["expiration"]["days"] == 2557
-    assert "golive:encryption-exception" not in props(bucket)["tags"]
+    assert "golive:exempt:s3-bucket-encryption-kms" not in props(bucket)["tags"]  # KMS: nothing to accept
 
 
 def test_trail_bucket_policy_admits_only_this_trail_and_tls(prod):
@@ -100,7 +100,7 @@ def test_object_lock_is_optional():
     config, secret_keys = prod_config()
     result = engine.synth("prod", config=config, secret_keys=secret_keys, program=baseline_program({}))
     assert of_type(result, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration") == []
-    assert "objectLockEnabled" not in props(one(result, "aws:s3/bucket:Bucket"))
+    assert "objectLockEnabled" not in props(one(result, "aws:s3/bucket:Bucket", "golive-cloudtrail"))
     # defaults: VPN off, Security Hub on
     assert of_type(result, ENDPOINT) == [] and len(of_type(result, "aws:securityhub/standardsSubscription:StandardsSubscription")) == 2
 

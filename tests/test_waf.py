@@ -173,7 +173,7 @@ def test_minimum_rate_limit_depends_on_the_region():
         ({"edge": {"waf": {"blockedIps": ["198.51.100.1/24"]}}}, "golive:edge.waf.blockedIps[0]", "IPv4 CIDR"),
         ({"edge": {"waf": {"loginPaths": ["login"]}}}, "golive:edge.waf.loginPaths[0]", "starting with /"),
         ({"edge": {"waf": {"loginPaths": []}}}, "golive:edge.waf.loginPaths", "at least one path"),
-        ({"edge": {"waf": {"logRetentionDays": 30}}}, "golive:edge.waf.logRetentionDays", "at least 90 days"),
+        ({"edge": {"waf": {"logRetentionDays": 180}}}, "golive:edge.waf.logRetentionDays", "at least 365 days"),
     ],
 )
 def test_waf_config_errors_name_the_key_and_the_rule(raw, key, rule):

@@ -29,6 +29,7 @@ import importlib
 import importlib.metadata
 import inspect
 import json
+import keyword
 import pathlib
 import re
 import subprocess
@@ -69,7 +70,12 @@ NOT_INPUTS = {"id", "timeouts", "tags_all"}
 # Terraform `<name>_arn` / `_id` / `_name` references that pulumi-aws names `<name>`.
 RENAMED_SUFFIXES = ("_arn", "_id", "_name")
 # Pulumi names the bridge gives differently from the Terraform name (checked against the SDK below).
+PROPERTY_NAMES = {
+    "aws:cloudwatch/metricAlarm:MetricAlarm": {"name": "alarm_name"},
+}
 KUBERNETES_PREFIX = "kubernetes:"
+# Top-level inputs pulumi-aws renames outright (type -> Pulumi name -> Terraform name).
+RENAMED = {"aws:lambda/function:Function": {"name": "function_name"}}
 
 
 def _camel_to_snake(name: str) -> str:
@@ -197,7 +203,9 @@ def args_class(token: str) -> type:
     package, rest = token.split(":", 1)
     modpath, cls_name = rest.split(":")
     sdk = importlib.import_module(SDKS[package])
-    module = sdk if modpath.startswith("index") else importlib.import_module(f"{sdk.__name__}.{modpath.split('/')[0]}")
+    name = modpath.split("/")[0]
+    name = f"{name}_" if keyword.iskeyword(name) else name  # pulumi_aws.lambda_: Python keywords get an underscore
+    module = sdk if modpath.startswith("index") else importlib.import_module(f"{sdk.__name__}.{name}")
     resource = getattr(module, cls_name)
     module = sys.modules[resource.__module__]
     return getattr(module, f"{cls_name}InitArgs", None) or getattr(module, f"{cls_name}Args")
@@ -220,9 +228,13 @@ class Mapper:
         matched: set[str] = set()
         for pulumi_name, (_python_name, shape) in sorted(props.items()):
             snake = _camel_to_snake(pulumi_name)
+            if not prefix and pulumi_name in RENAMED.get(self.token, {}):
+                snake = RENAMED[self.token][pulumi_name]
             tf = next((by_tf[c] for c in [snake, *_singulars(snake)] if c in by_tf), None)
             if tf is None:  # pulumi-aws renames a few references (`topic_arn` -> `topic`)
                 tf = next((by_tf[snake + sfx] for sfx in RENAMED_SUFFIXES if snake + sfx in by_tf and snake + sfx not in props), None)
+            if tf is None and not prefix:  # and a few top-level properties (`alarm_name` -> `name`)
+                tf = by_tf.get(PROPERTY_NAMES.get(self.token, {}).get(pulumi_name, ""))
             if tf is None:
                 if pulumi_name != "region":  # injected by the provider for every regional resource
                     self.sdk_only.append(f"{prefix}{pulumi_name}")

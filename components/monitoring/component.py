@@ -531,8 +531,11 @@ def yace_config(region: str) -> dict:
             *metrics("Average", "TargetResponseTime", "HealthyHostCount", "UnHealthyHostCount")]},
         {"type": "AWS/WAFV2", "regions": [region], "searchTags": search, "metrics": metrics(
             "Sum", "AllowedRequests", "BlockedRequests", "CountedRequests")},
-        {"type": "AWS/Backup", "regions": [region], "searchTags": search, "metrics": metrics(
-            "Sum", "NumberOfBackupJobsCompleted", "NumberOfBackupJobsFailed", period=3600, nil_to_zero=True)},
+        {"type": "AWS/Backup", "regions": [region], "searchTags": search, "metrics": [
+            *metrics("Sum", "NumberOfBackupJobsCompleted", "NumberOfBackupJobsFailed", period=3600, nil_to_zero=True),
+            # Restore tests (components/restore_testing.py), every 5 minutes: a restore running past the RTO shows.
+            *metrics("Sum", "NumberOfRestoreJobsCompleted", "NumberOfRestoreJobsFailed", nil_to_zero=True),
+            *metrics("Maximum", "NumberOfRestoreJobsRunning", nil_to_zero=True)]},
         # The log domain's health: cluster status, blocked writes, the fullest node's free storage (MiB).
         {"type": "AWS/ES", "regions": [region], "searchTags": search, "metrics": [
             *metrics("Maximum", "ClusterStatus.red", "ClusterStatus.yellow", "ClusterIndexWritesBlocked", "JVMMemoryPressure"),

@@ -18,6 +18,7 @@ from . import (
     network,
     reachability,
     references,
+    resilience,
     s3,
     security,
     security_groups,
@@ -27,8 +28,8 @@ from ._base import CATEGORIES, META
 from .exemptions import EXEMPTION_POLICIES
 
 # `references` checks what the others declare; `exemptions` reports what the others accepted, so it runs last.
-_AREAS = (network, common, iam, security_groups, data, cluster, edge, security, monitoring, telemetry, s3, backup, delivery, reachability,
-          references, exemptions)
+_AREAS = (network, common, iam, security_groups, data, cluster, edge, security, monitoring, telemetry, s3, backup, delivery,
+          reachability, resilience, references, exemptions)
 
 ALL_POLICIES = [policy for area in _AREAS for policy in area.POLICIES]
 

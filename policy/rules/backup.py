@@ -77,7 +77,7 @@ object_lock = stack_policy(
     category="DR & Business Continuity",
     remediation=("Create the bucket with object_lock_enabled=True and declare aws.s3.BucketObjectLockConfiguration with "
                  "rule.default_retention (mode from golive:backup.objectLockMode, days from objectLockDays)."),
-    controls=("fsbp:S3.15", "checkov:CKV_AWS_143"),
+    controls=("fsbp:S3.15",),
     defaults={**_BUCKET_DEFAULTS, "minRetentionDays": 7},
 )
 
@@ -113,7 +113,6 @@ lifecycle = stack_policy(
     severity=Severity.MEDIUM,
     category="DR & Business Continuity",
     remediation="Declare aws.s3.BucketLifecycleConfiguration as components/backup.py does (values from golive:backup).",
-    controls=("fsbp:S3.13", "checkov:CKV2_AWS_61"),
     defaults={**_BUCKET_DEFAULTS, "minNoncurrentVersions": 30},
 )
 
@@ -151,7 +150,6 @@ replicated_cross_region = stack_policy(
     category="DR & Business Continuity",
     remediation=("Declare aws.s3.BucketReplicationConfig from the backup bucket to the replica bucket created with the DR "
                  "provider (golive:dr.region, which must differ from golive:region)."),
-    controls=("fsbp:S3.7", "checkov:CKV_AWS_144"),
     defaults={**_BUCKET_DEFAULTS, "replicatedPurposes": ("backups",)},
 )
 
@@ -383,28 +381,6 @@ selection_coverage = stack_policy(
     defaults={"tagKey": "backup", "tagValue": "true"},
 )
 
-def _check_access_logging(args, cfg):
-    loggings = attached(args, t.S3_LOGGINGS)
-    for bucket in _backup_buckets(args, cfg):
-        targets = [get(lg.props, "targetBucket") for lg in loggings.get(bucket.urn, [])]
-        if not any(targets):
-            yield (f"backup bucket {bucket.name} has no server access logging; reads and deletions of backups "
-                   "leave no trail outside CloudTrail data events.", bucket.urn)
-
-
-access_logging = stack_policy(
-    name="backup-bucket-access-logging",
-    description="Backup buckets write server access logs to a log bucket.",
-    check=_check_access_logging,
-    types=(*t.S3_BUCKETS, *t.S3_LOGGINGS),
-    severity=Severity.MEDIUM,
-    category="Compliance",
-    remediation="Declare aws.s3.BucketLogging(bucket=…, target_bucket=<log bucket>, target_prefix=…) for each backup bucket.",
-    controls=("fsbp:S3.9", "checkov:CKV_AWS_18"),
-    defaults=_BUCKET_DEFAULTS,
-)
-
-
 def _check_notifications(args, cfg):
     notifications = of_type(args, t.BACKUP_VAULT_NOTIFICATIONS)
     vaults = of_type(args, t.BACKUP_VAULT)
@@ -452,7 +428,6 @@ database_cross_region_pitr = stack_policy(
 
 POLICIES = [
     database_cross_region_pitr,
-    access_logging,
     vault_notifications,
     object_lock,
     lifecycle,

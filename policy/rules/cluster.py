@@ -49,7 +49,7 @@ eks_endpoint_restricted = resource_policy(
     severity=Severity.CRITICAL,
     category="Security",
     remediation="Leave golive:cluster.endpointPublicAccess false, or list the operators' CIDRs in golive:cluster.publicAccessCidrs.",
-    controls=("fsbp:EKS.1", "checkov:CKV_AWS_38", "checkov:CKV_AWS_39"),
+    controls=("fsbp:EKS.1", "checkov:CKV_AWS_38"),
 )
 
 
@@ -158,7 +158,8 @@ def _check_launch_template(args, cfg):
         yield f"launch template {args.name} allows IMDSv1; set metadata_options.http_tokens='required'."
     hops = get(metadata, "httpPutResponseHopLimit")
     if hops is not None and hops > cfg["maxHopLimit"]:
-        yield f"launch template {args.name}: metadata hop limit {hops} exceeds {cfg['maxHopLimit']}."
+        yield (f"launch template {args.name}: metadata hop limit {hops} exceeds {cfg['maxHopLimit']}, so pods can reach the "
+               "node role's credentials; pods use IRSA, keep the limit at 1.")
     mappings = get(args.props, "blockDeviceMappings") or []
     if not mappings:
         yield f"launch template {args.name} declares no block device, so the root volume's encryption depends on account defaults."
@@ -170,14 +171,14 @@ def _check_launch_template(args, cfg):
 
 launch_template_hardened = resource_policy(
     name="cluster-launch-template-hardened",
-    description="Launch templates require IMDSv2 (hop limit <= 2) and encrypt every EBS volume.",
+    description="Launch templates require IMDSv2 with a hop limit of 1 (pods cannot reach the node's credentials) and encrypt every EBS volume.",
     types=(t.LAUNCH_TEMPLATE,),
     check=_check_launch_template,
     severity=Severity.HIGH,
     category="Security",
-    remediation="Set metadata_options(http_tokens='required', http_put_response_hop_limit=2) and ebs.encrypted='true' with a kms_key_id.",
+    remediation="Set metadata_options(http_tokens='required', http_put_response_hop_limit=1) and ebs.encrypted='true' with a kms_key_id.",
     controls=("fsbp:EC2.170", "checkov:CKV_AWS_79", "checkov:CKV_AWS_341"),
-    defaults={"maxHopLimit": 2},
+    defaults={"maxHopLimit": 1},
 )
 
 
@@ -336,7 +337,7 @@ storage_class_encrypted = resource_policy(
     severity=Severity.HIGH,
     category="Security",
     remediation="Set parameters encrypted='true' and kmsKeyId=<CMK ARN>, reclaimPolicy Retain (components/cluster.py).",
-    controls=("fsbp:EC2.7", "checkov:CKV_AWS_3"),
+    controls=("fsbp:EC2.7",),
     defaults={"requireRetain": True},
 )
 

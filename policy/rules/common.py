@@ -7,7 +7,17 @@ from collections.abc import Mapping
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import KMS_KEY_TYPES, as_json, as_list, customer_managed_key, declare_reference, effective_tags, get, resource_policy
+from ._base import (
+    KMS_KEY_TYPES,
+    as_json,
+    as_list,
+    customer_managed_key,
+    declare_reference,
+    effective_tags,
+    get,
+    is_production,
+    resource_policy,
+)
 
 
 def _check_tags(args, cfg):
@@ -61,22 +71,25 @@ def _check_log_group(args, cfg):
     if problem := customer_managed_key(args.props, "kmsKeyId"):
         yield f"log group {args.name} is not encrypted with a customer-managed KMS key: it {problem}."
     retention = get(args.props, "retentionInDays", 0)
+    minimum = cfg["minRetentionDays"] if is_production(args) else cfg["nonProductionMinRetentionDays"]
     if not retention:
         yield f"log group {args.name} keeps logs forever; set retention_in_days."
-    elif retention < cfg["minRetentionDays"]:
-        yield f"log group {args.name} keeps logs {retention} days; keep at least {cfg['minRetentionDays']}."
+    elif retention < minimum:
+        where = "production keeps" if is_production(args) else "keep"
+        yield f"log group {args.name} keeps logs {retention} days; {where} at least {minimum}."
 
 
 log_group_encrypted = resource_policy(
     name="logs-group-encrypted-retained",
-    description="CloudWatch log groups are encrypted with a customer-managed KMS key and have a retention period.",
+    description=("CloudWatch log groups are encrypted with a customer-managed KMS key and keep logs a bounded time: at least "
+                 "a year in production (30 days elsewhere)."),
     types=(t.LOG_GROUP,),
     check=_check_log_group,
     severity=Severity.MEDIUM,
     category="Compliance",
-    remediation="Pass kms_key_id and retention_in_days (from config) to every aws.cloudwatch.LogGroup.",
+    remediation="Pass kms_key_id and retention_in_days (from config, 365 in production) to every aws.cloudwatch.LogGroup.",
     controls=("checkov:CKV_AWS_158", "checkov:CKV_AWS_338"),
-    defaults={"minRetentionDays": 30},
+    defaults={"minRetentionDays": 365, "nonProductionMinRetentionDays": 30},
 )
 
 def _check_provider(args, cfg):

@@ -10,10 +10,23 @@ source, so only the rules that make sense for them apply.
 
 from __future__ import annotations
 
+import re
+
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import KMS_KEY_TYPES, customer_managed_key, declare_reference, depends_via, get, is_set, of_type, resource_policy, stack_policy
+from ._base import (
+    KMS_KEY_TYPES,
+    customer_managed_key,
+    declare_reference,
+    depends_via,
+    get,
+    is_set,
+    of_type,
+    refers_to,
+    resource_policy,
+    stack_policy,
+)
 
 RDS = (t.RDS_INSTANCE,)
 CACHE = (t.ELASTICACHE_REPLICATION_GROUP,)
@@ -496,7 +509,49 @@ secret_cmk = resource_policy(
     controls=("checkov:CKV_AWS_149",),
 )
 
+
+
+declare_reference((t.SECRET_ROTATION,), "rotationLambdaArn", (t.LAMBDA_FUNCTION,))
+
+
+def _check_secret_rotation(args, cfg):
+    rotations = of_type(args, t.SECRET_ROTATION)
+    for secret in of_type(args, t.SECRET):
+        mine = [r for r in rotations if refers_to(r, "secretId", secret)]
+        if not mine:
+            yield (f"secret {secret.name} never rotates: no SecretRotation with a rotation function and a schedule; a leaked "
+                   "value stays valid until someone notices.", secret.urn)
+            continue
+        for rotation in mine:
+            days = get(rotation.props, "rotationRules.automaticallyAfterDays")
+            expression = str(get(rotation.props, "rotationRules.scheduleExpression") or "")
+            if not days and not expression:
+                yield f"secret {secret.name}: its rotation has no schedule (rotation_rules).", secret.urn
+            elif days and int(days) > cfg["maxRotationDays"]:
+                yield f"secret {secret.name} rotates every {days} days; rotate at least every {cfg['maxRotationDays']}.", secret.urn
+            match = re.fullmatch(r"rate\((\d+) days?\)", expression.strip())
+            if match and int(match.group(1)) > cfg["maxRotationDays"]:
+                yield (f"secret {secret.name} rotates on {expression}; rotate at least every {cfg['maxRotationDays']} days.",
+                       secret.urn)
+            if not is_set(rotation.props, "rotationLambdaArn"):
+                yield f"secret {secret.name}: its rotation names no rotation function.", secret.urn
+
+
+secret_rotation = stack_policy(
+    name="secretsmanager-secret-rotation",
+    description="Every Secrets Manager secret rotates automatically, by a rotation function, at least every 90 days.",
+    check=_check_secret_rotation,
+    types=(t.SECRET, t.SECRET_ROTATION),
+    severity=Severity.MEDIUM,
+    category="Security",
+    remediation=("Declare aws.secretsmanager.SecretRotation(secret_id=…, rotation_lambda_arn=…, rotation_rules={'automatically_after_days': 30}) "
+                 "(components.secret_rotation.SecretRotation builds the function)."),
+    controls=("fsbp:SecretsManager.1", "fsbp:SecretsManager.4", "checkov:CKV2_AWS_57"),
+    defaults={"maxRotationDays": 90},
+)
+
 POLICIES = [
+    secret_rotation,
     rds_multi_az,
     rds_storage_encrypted,
     rds_backup_retention,

@@ -345,7 +345,29 @@ waf_logging = stack_policy(
     defaults={"redactedHeaders": ("authorization", "cookie")},
 )
 
+def _check_target_tls(args, cfg):
+    protocol = get(args.props, "protocol")
+    if get(args.props, "targetType") == "lambda" or protocol in (None, "HTTPS", "TLS", "GENEVE"):
+        return
+    if protocol in ("HTTP", "TCP", "UDP", "TCP_UDP"):
+        yield (f"target group {args.name} receives {protocol} from its load balancer: traffic inside the VPC is not "
+               "encrypted; use HTTPS (or TLS) to the targets.")
+
+
+target_group_tls = resource_policy(
+    name="edge-target-group-tls",
+    description="Load balancer target groups receive HTTPS (or TLS): traffic from the load balancer to its targets is encrypted.",
+    types=(t.TARGET_GROUP,),
+    check=_check_target_tls,
+    severity=Severity.MEDIUM,
+    category="Security",
+    remediation=("Serve TLS in the targets and set protocol='HTTPS' on the target group, or accept the risk with the tag "
+                 "golive:exempt:edge-target-group-tls=<reason>."),
+    controls=("checkov:CKV_AWS_378",),
+)
+
 POLICIES = [
+    target_group_tls,
     listener_tls,
     security_headers,
     http_redirects_only,

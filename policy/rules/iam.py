@@ -13,6 +13,7 @@ key (SCOPING_CONDITION_KEYS); a condition on, say, aws:SecureTransport restricts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from pulumi_policy import Severity
@@ -155,17 +156,38 @@ def _public_statements(document):
             yield statement
 
 
+ACCOUNT_PRINCIPAL = re.compile(r"^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:root)$")
+
+
+def _account_wide_statements(document):
+    """Allow statements that trust a whole account (its id or its root) with no condition on who in it may assume."""
+    for statement in statements(document):
+        if statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        values = as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
+        accounts = [str(v) for v in values if ACCOUNT_PRINCIPAL.match(str(v))]
+        if accounts and not _restricts_who(statement.get("Condition")):
+            yield statement, accounts
+
+
 def _check_trust(args, cfg):
-    for statement in _public_statements(get(args.props, "assumeRolePolicy")):
+    document = get(args.props, "assumeRolePolicy")
+    for statement in _public_statements(document):
         yield (f"role {args.name} can be assumed by any AWS principal (Principal \"*\" without an account-scoping condition); "
                "name the service or account, or condition it on aws:PrincipalOrgID / aws:PrincipalAccount / aws:SourceAccount "
                "(a condition on other keys, e.g. aws:SecureTransport, does not restrict who). "
+               f"Statement: {statement.get('Sid') or statement.get('Action')}")
+    for statement, accounts in _account_wide_statements(document):
+        yield (f"role {args.name} trusts every principal of account(s) {', '.join(accounts)}: anyone there allowed "
+               "sts:AssumeRole can become it; name the role or user (or condition on aws:PrincipalArn). "
                f"Statement: {statement.get('Sid') or statement.get('Action')}")
 
 
 role_trust = resource_policy(
     name="iam-role-trust-not-public",
-    description="No role trusts every AWS principal unless a condition scopes it to an account, organization or source.",
+    description=("No role trusts every AWS principal, or every principal of an account, unless a condition scopes it to "
+                 "named principals, an organization or a source."),
     types=(ROLE,),
     check=_check_trust,
     severity=Severity.CRITICAL,

@@ -170,4 +170,48 @@ vpc_endpoint_private_dns = resource_policy(
     controls=("fsbp:EC2.10",),
 )
 
-POLICIES = [vpc_min_azs, nat_per_az, subnet_no_public_ip, default_sg_closed, flow_logs, vpc_endpoint_private_dns]
+WORLD = ("0.0.0.0/0", "::/0")
+ALL_PROTOCOLS = ("-1", "all")
+
+
+def _nacl_entries(args):
+    """(label, entry) for every inbound allow entry the resource declares: inline ingress, or a NetworkAclRule."""
+    if args.resource_type == t.NETWORK_ACL_RULE:
+        if get(args.props, "egress") is not True:
+            yield f"rule {get(args.props, 'ruleNumber')}", {
+                "action": get(args.props, "ruleAction"), "cidrBlock": get(args.props, "cidrBlock"),
+                "ipv6CidrBlock": get(args.props, "ipv6CidrBlock"), "protocol": get(args.props, "protocol"),
+                "fromPort": get(args.props, "fromPort"), "toPort": get(args.props, "toPort")}
+        return
+    for entry in get(args.props, "ingress") or []:
+        yield f"ingress rule {get(entry, 'ruleNo')}", entry
+
+
+def _check_nacl_admin_ports(args, cfg):
+    for label, entry in _nacl_entries(args):
+        if str(get(entry, "action") or "").lower() != "allow":
+            continue
+        sources = [c for c in (get(entry, "cidrBlock"), get(entry, "ipv6CidrBlock")) if c in WORLD]
+        if not sources:
+            continue
+        protocol = str(get(entry, "protocol") or "")
+        low, high = int(get(entry, "fromPort", 0) or 0), int(get(entry, "toPort", 0) or 0)
+        open_ports = [p for p in cfg["adminPorts"] if protocol in ALL_PROTOCOLS or low <= int(p) <= high]
+        if open_ports:
+            yield (f"network ACL {args.name}: {label} admits {', '.join(sources)} to port(s) {', '.join(map(str, open_ports))} "
+                   f"({protocol} {low}-{high}); leave the administration ports out of ranges open to the internet.")
+
+
+nacl_admin_ports_closed = resource_policy(
+    name="network-nacl-no-admin-ports-from-world",
+    description="No network ACL admits 0.0.0.0/0 or ::/0 to SSH (22) or RDP (3389), not even inside an ephemeral-port range.",
+    types=(t.NETWORK_ACL, t.DEFAULT_NETWORK_ACL, t.NETWORK_ACL_RULE),
+    check=_check_nacl_admin_ports,
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Split internet-facing port ranges around 22 and 3389 (components.network.ephemeral_ranges does).",
+    controls=("fsbp:EC2.21", "checkov:CKV_AWS_231", "checkov:CKV_AWS_232"),
+    defaults={"adminPorts": ("22", "3389")},
+)
+
+POLICIES = [nacl_admin_ports_closed, vpc_min_azs, nat_per_az, subnet_no_public_ip, default_sg_closed, flow_logs, vpc_endpoint_private_dns]

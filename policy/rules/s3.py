@@ -92,12 +92,8 @@ def _uses_cmk(rule: Mapping[str, Any], config: PolicyResource | None) -> bool:
 
 
 LOAD_BALANCER_TYPES = (t.LOAD_BALANCER, "aws:alb/loadBalancer:LoadBalancer")
-# Which delivery each exception reason stands for; a reason added by pack config alone may be any of them.
-LOG_DELIVERY_OF_REASON = {
-    "alb-access-logs": ("application",),
-    "nlb-access-logs": ("network",),
-    "s3-server-access-logs": ("s3",),
-}
+# The log deliveries AWS makes only into SSE-S3 (AES256) buckets.
+SSE_S3_ONLY_DELIVERIES = {"application": "ALB access logs", "network": "NLB access logs", "s3": "S3 server access logs"}
 
 
 def log_deliveries(args: Any) -> dict[str, set[str]]:
@@ -137,41 +133,130 @@ def _check_encryption(args, cfg):
         if any(get(r, "applyServerSideEncryptionByDefault.sseAlgorithm") in ("aws:kms", "aws:kms:dsse") and _uses_cmk(r, c)
                for r, c in rules):
             continue
-        reason = str(tags_of(bucket).get(cfg["exceptionTag"]) or "").strip()
-        if algorithms == {"AES256"} and reason in cfg["sseS3Reasons"]:
-            wanted = LOG_DELIVERY_OF_REASON.get(reason, ("application", "network", "s3"))
-            if deliveries.get(bucket.urn, set()) & set(wanted):
-                continue  # log delivery that AWS only supports into SSE-S3 buckets
-            yield (f"S3 bucket {bucket.name} uses SSE-S3 (AES256) and claims the {reason} exception by its {cfg['exceptionTag']} "
-                   f"tag, but it receives no such log delivery (a load balancer's accessLogs.bucket with access logs enabled, or "
-                   "a BucketLogging's targetBucket, of this stack); use SSE-KMS with a customer-managed key.", bucket.urn)
-            continue
-        if "AES256" in algorithms:
-            yield (f"S3 bucket {bucket.name} uses SSE-S3 (AES256); only buckets whose {cfg['exceptionTag']} tag names a "
-                   f"log delivery that requires SSE-S3 ({', '.join(cfg['sseS3Reasons'])}) may; use SSE-KMS with a "
-                   "customer-managed key.", bucket.urn)
-        else:
+        if "AES256" not in algorithms:
             yield (f"S3 bucket {bucket.name} is not encrypted with a customer-managed KMS key "
                    f"(algorithm {', '.join(sorted(map(str, algorithms)))}).", bucket.urn)
+            continue
+        received = sorted(SSE_S3_ONLY_DELIVERIES[k] for k in deliveries.get(bucket.urn, set()) if k in SSE_S3_ONLY_DELIVERIES)
+        if received:
+            # A real constraint of AWS, but still a risk: the bucket reports it, and only its exemption tag accepts it.
+            yield (f"S3 bucket {bucket.name} uses SSE-S3 (AES256), not a customer-managed key: it receives "
+                   f"{' and '.join(received)}, which AWS delivers only to SSE-S3 buckets.", bucket.urn)
+            continue
+        # Not a log-delivery target: nothing forces SSE-S3. Reported on the encryption configuration, which no
+        # exemption tag of the bucket covers.
+        config = next((c for _, c in rules if c is not None), None)
+        yield (f"S3 bucket {bucket.name} uses SSE-S3 (AES256) but receives no ALB/NLB access logs or S3 server access logs "
+               "of this stack, the only deliveries that require it; use SSE-KMS with a customer-managed key.",
+               config.urn if config is not None else bucket.urn)
 
 
 encryption_kms = stack_policy(
     name="s3-bucket-encryption-kms",
-    description=("Every S3 bucket encrypts by default with SSE-KMS under a customer-managed key. Exception: buckets that "
-                 "receive ALB/NLB or S3 server access logs, which AWS delivers only to SSE-S3 (AES256) buckets, say so "
-                 "in their golive:encryption-exception tag, and really are the target of that delivery in the stack."),
+    description=("Every S3 bucket encrypts by default with SSE-KMS under a customer-managed key. A bucket that receives "
+                 "ALB/NLB or S3 server access logs, which AWS delivers only to SSE-S3 (AES256) buckets, reports SSE-S3 as a "
+                 "risk its golive:exempt:s3-bucket-encryption-kms tag may accept; any other SSE-S3 bucket fails on its "
+                 "encryption configuration, beyond any exemption."),
     types=(*t.S3_BUCKETS, *t.S3_ENCRYPTIONS, *t.S3_LOGGINGS, *LOAD_BALANCER_TYPES),
     check=_check_encryption,
     severity=Severity.HIGH,
     category="Security",
     remediation=("Declare aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm='aws:kms', kms_master_key_id=<CMK ARN> "
                  "and bucket_key_enabled=True; a log-delivery bucket (the load balancer's access_logs bucket or a "
-                 "BucketLogging's target_bucket) uses AES256 and tags golive:encryption-exception=<reason>."),
+                 "BucketLogging's target_bucket) uses AES256 and tags golive:exempt:s3-bucket-encryption-kms=<reason> "
+                 "(components.log_bucket.LogBucket does)."),
     controls=("fsbp:S3.17", "checkov:CKV_AWS_145"),
-    defaults={
-        "exceptionTag": "golive:encryption-exception",
-        "sseS3Reasons": ("alb-access-logs", "nlb-access-logs", "s3-server-access-logs"),
-    },
+)
+
+
+# --------------------------------------------------------------------------- server access logging
+
+
+def _check_access_logging(args, cfg):
+    loggings = attached(args, t.S3_LOGGINGS)
+    deliveries = log_deliveries(args)
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        if any(get(lg.props, "targetBucket") for lg in loggings.get(bucket.urn, [])) or get(bucket.props, "logging.targetBucket"):
+            continue
+        if "s3" in deliveries.get(bucket.urn, set()):
+            continue  # the end of the chain: it receives other buckets' access logs, and logging it would log its own writes
+        yield (f"S3 bucket {bucket.name} has no server access logging; reads, writes and deletions of its objects leave no "
+               "trail outside CloudTrail data events.", bucket.urn)
+
+
+access_logging = stack_policy(
+    name="s3-bucket-access-logging",
+    description=("Every S3 bucket writes server access logs to a log bucket (a BucketLogging with a target bucket), except "
+                 "the buckets that receive those logs, which end the chain."),
+    check=_check_access_logging,
+    types=(*t.S3_BUCKETS, *t.S3_LOGGINGS, *LOAD_BALANCER_TYPES),
+    severity=Severity.MEDIUM,
+    category="Compliance",
+    remediation=("Declare aws.s3.BucketLogging(bucket=…, target_bucket=<the region's access-log bucket>, target_prefix=…), "
+                 "or give components.log_bucket.LogBucket a server_access_log_bucket."),
+    controls=("fsbp:S3.9", "checkov:CKV_AWS_18"),
+)
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def _check_lifecycle(args, cfg):
+    lifecycles = attached(args, t.S3_LIFECYCLES)
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        rules = [r for lc in lifecycles.get(bucket.urn, []) for r in as_list(get(lc.props, "rules"))
+                 if isinstance(r, Mapping) and r.get("status") == "Enabled"]
+        inline = [r for r in as_list(get(bucket.props, "lifecycleRules")) if isinstance(r, Mapping) and r.get("enabled")]
+        if not rules and not inline:
+            yield (f"S3 bucket {bucket.name} has no enabled lifecycle rule: objects and old versions are kept, and paid for, "
+                   "forever.", bucket.urn)
+
+
+lifecycle = stack_policy(
+    name="s3-bucket-lifecycle",
+    description="Every S3 bucket has an enabled lifecycle rule (a BucketLifecycleConfiguration), so nothing is kept forever by default.",
+    check=_check_lifecycle,
+    types=(*t.S3_BUCKETS, *t.S3_LIFECYCLES),
+    severity=Severity.LOW,
+    category="Compliance",
+    remediation=("Declare aws.s3.BucketLifecycleConfiguration with an enabled rule (expiry, noncurrent-version expiry); "
+                 "components.log_bucket.LogBucket and components.backup do."),
+    controls=("fsbp:S3.13", "checkov:CKV2_AWS_61"),
+)
+
+
+# --------------------------------------------------------------------------- cross-region replication
+
+
+def _check_replication(args, cfg):
+    replications = of_type(args, t.S3_REPLICATION)
+
+    def enabled(config) -> bool:
+        return any(get(rule, "status") == "Enabled" for rule in as_list(get(config.props, "rules")) if isinstance(rule, Mapping))
+
+    sources = {d.urn for r in replications if enabled(r) for d in depends_via(r, "bucket")}
+    destinations = {d.urn for r in replications if enabled(r) for d in depends_via(r, "rules") if d.resource_type in t.S3_BUCKETS}
+    for bucket in of_type(args, *t.S3_BUCKETS):
+        if bucket.urn in destinations:
+            continue  # a replica
+        if bucket.urn in sources or any(get(rule, "status") == "Enabled" for rule in
+                                        as_list(get(bucket.props, "replicationConfiguration.rules"))):
+            continue
+        yield (f"S3 bucket {bucket.name} is not replicated to another region: losing {region_of(bucket) or 'its region'} "
+               "loses its objects.", bucket.urn)
+
+
+replicated = stack_policy(
+    name="s3-bucket-cross-region-replication",
+    description=("Every S3 bucket is replicated (an enabled BucketReplicationConfig rule) or is a replica; a bucket that is "
+                 "not says why in its golive:exempt:s3-bucket-cross-region-replication tag."),
+    check=_check_replication,
+    types=(*t.S3_BUCKETS, t.S3_REPLICATION),
+    severity=Severity.MEDIUM,
+    category="DR & Business Continuity",
+    remediation=("Declare aws.s3.BucketReplicationConfig to a bucket of the DR provider (components.backup does for backups), "
+                 "or accept the risk with the tag golive:exempt:s3-bucket-cross-region-replication=<reason>."),
+    controls=("fsbp:S3.7", "checkov:CKV_AWS_144"),
 )
 
 
@@ -292,4 +377,5 @@ acls_disabled = stack_policy(
     controls=("fsbp:S3.12", "checkov:CKV2_AWS_65"),
 )
 
-POLICIES = [versioning_enabled, encryption_kms, public_access_blocked, tls_only, acls_disabled]
+POLICIES = [versioning_enabled, encryption_kms, access_logging, lifecycle, replicated, public_access_blocked, tls_only,
+            acls_disabled]

@@ -97,7 +97,7 @@ cloudtrail_cloudwatch = resource_policy(
     severity=Severity.LOW,
     category="Monitoring & Alerting",
     remediation="Pass cloud_watch_logs_group_arn (\"<log group arn>:*\") and cloud_watch_logs_role_arn.",
-    controls=("fsbp:CloudTrail.5", "checkov:CKV_AWS_252"),
+    controls=("fsbp:CloudTrail.5", "checkov:CKV2_AWS_10"),
 )
 
 # --------------------------------------------------------------------------- GuardDuty
@@ -132,7 +132,7 @@ guardduty_enabled = stack_policy(
     severity=Severity.HIGH,
     category="Security",
     remediation="Keep the security Baseline component (aws.guardduty.Detector enable=True and its DetectorFeatures).",
-    controls=("fsbp:GuardDuty.1", "checkov:CKV2_AWS_3"),
+    controls=("fsbp:GuardDuty.1",),
     defaults={"requiredFeatures": GUARDDUTY_FEATURES},
 )
 

@@ -13,6 +13,9 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
+NETWORK_ACL = "aws:ec2/networkAcl:NetworkAcl"
+DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+NETWORK_ACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
 
 # AWS types whose resources accept `tags`, per area (tests/policy/test_types.py
 # keeps the union in step with pulumi_aws for every type the program declares).
@@ -30,7 +33,7 @@ TAGGABLE_NETWORK = frozenset(
         KMS_KEY,
         "aws:ec2/eip:Eip",
         "aws:ec2/internetGateway:InternetGateway",
-        "aws:ec2/networkAcl:NetworkAcl",
+        NETWORK_ACL,
         "aws:iam/role:Role",
     }
 )
@@ -84,6 +87,8 @@ ELASTICACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
 ELASTICACHE_PARAMETER_GROUP = "aws:elasticache/parameterGroup:ParameterGroup"
 ELASTICACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -99,6 +104,7 @@ TAGGABLE_DATA = frozenset(
         ELASTICACHE_PARAMETER_GROUP,
         ELASTICACHE_SUBNET_GROUP,
         SECRET,
+        LAMBDA_FUNCTION,
         SECURITY_GROUP,
         LOG_GROUP,
         KMS_KEY,
@@ -213,6 +219,18 @@ ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 TAGGABLE_DELIVERY: frozenset[str] = frozenset({"aws:iam/role:Role"})
 # --- end section: delivery ---
 
+# --- section: operational proof (restore tests, game days) ---
+RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+RESTORE_TESTING_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+FIS_EXPERIMENT = "aws:fis/experimentTemplate:ExperimentTemplate"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+TAGGABLE_RESILIENCE: frozenset[str] = frozenset({RESTORE_TESTING_PLAN, FIS_EXPERIMENT, METRIC_ALARM, "aws:rds/subnetGroup:SubnetGroup"})
+# --- end section: operational proof ---
+
 TAGGABLE = (
     TAGGABLE_NETWORK
     | TAGGABLE_CLUSTER
@@ -221,6 +239,7 @@ TAGGABLE = (
     | TAGGABLE_MONITORING
     | TAGGABLE_BACKUP
     | TAGGABLE_DELIVERY
+    | TAGGABLE_RESILIENCE
 )
 
 # The network pieces the reachability model (netmodel.py) reads beyond the ones above.

@@ -234,7 +234,8 @@ def test_logging_release_depends_on_what_after_names(synth_program):
 
 
 def test_opensearch_log_groups_and_master_secret_are_protected(prod):
-    groups = [g for g in of_type(prod, "aws:cloudwatch/logGroup:LogGroup") if g["name"].startswith("golive-logs-")]
+    groups = [g for g in of_type(prod, "aws:cloudwatch/logGroup:LogGroup")
+              if g["name"].startswith("golive-logs-") and not g["name"].endswith("-rotation")]
     assert {g["name"] for g in groups} == {f"golive-logs-{s}" for s in ("audit", "application", "index-slow", "search-slow")}
     assert all(g["options"]["protect"] is True for g in groups)
     assert one(prod, "aws:secretsmanager/secret:Secret", "golive-logs-master")["options"]["protect"] is True

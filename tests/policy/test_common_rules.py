@@ -70,7 +70,9 @@ def test_kms_rotation_fails(prod, change, expected):
     [
         (lambda r: r["inputs"].pop("kmsKeyId"), "not encrypted"),
         (lambda r: r["inputs"].pop("retentionInDays"), "forever"),
-        (lambda r: r["inputs"].update(retentionInDays=7), "at least 30"),
+        (lambda r: r["inputs"].update(retentionInDays=7), "at least 365"),
+        # CKV_AWS_338: production keeps a year; 180 days is a valid CloudWatch value, but too short.
+        (lambda r: r["inputs"].update(retentionInDays=180), "production keeps at least 365"),
     ],
 )
 def test_log_group_fails(prod, change, expected):
@@ -111,3 +113,27 @@ def test_a_short_password_fails(prod):
     password = prod.of_type("random:index/randomPassword:RandomPassword")[0]
     (finding,) = findings(mutate(prod, password["urn"], lambda r: r["inputs"].update(length=16)), "secrets-random-password-length")
     assert "16 characters" in finding.message
+
+
+def _staging(synth):
+    """The stack with its AWS providers tagged environment=staging."""
+    import copy
+    import json
+
+    from golive import engine
+
+    doc = copy.deepcopy(synth.document())
+    for record in doc["resources"]:
+        if record["type"] == "pulumi:providers:aws":
+            tags = json.loads(record["inputs"]["defaultTags"])
+            tags["tags"]["environment"] = "staging"
+            record["inputs"]["defaultTags"] = json.dumps(tags)
+    return engine.SynthResult.from_document(doc)
+
+
+def test_log_retention_outside_production_needs_30_days_not_a_year(prod):
+    group = one(prod, "aws:cloudwatch/logGroup:LogGroup", "golive-flow-logs")
+    staging = _staging(prod)
+    assert findings(mutate(staging, group["urn"], lambda r: r["inputs"].update(retentionInDays=90)), "logs-group-encrypted-retained") == []
+    (finding,) = findings(mutate(staging, group["urn"], lambda r: r["inputs"].update(retentionInDays=14)), "logs-group-encrypted-retained")
+    assert "keep at least 30" in finding.message

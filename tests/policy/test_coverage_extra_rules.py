@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import drop, findings, mutate, of_type
 
-NEW = ["s3-bucket-acls-disabled", "backup-bucket-access-logging", "backup-vault-notifications", "security-securityhub-standards"]
+NEW = ["s3-bucket-acls-disabled", "s3-bucket-access-logging", "backup-vault-notifications", "security-securityhub-standards"]
 
 
 @pytest.mark.parametrize("policy", NEW)
@@ -26,9 +26,20 @@ def test_bucket_without_ownership_controls_fails(prod):
     assert len(findings(broken, "s3-bucket-acls-disabled")) == len(of_type(prod, "aws:s3/bucket:Bucket"))
 
 
-def test_backup_bucket_without_access_logging_fails(prod):
+def test_a_bucket_without_access_logging_fails(prod):
+    """Every bucket, not only backups: without BucketLogging the sources fail, and so do the log buckets, which no longer
+    receive access logs (the end of the chain is exempt only while it is one)."""
     broken = drop(prod, lambda r: r["type"] == "aws:s3/bucketLogging:BucketLogging")
-    assert {f.urn.rsplit("::", 1)[1] for f in findings(broken, "backup-bucket-access-logging")} == {"golive-backups-bucket", "golive-backups-dr-bucket"}
+    assert {f.urn.rsplit("::", 1)[1] for f in findings(broken, "s3-bucket-access-logging")} == {
+        f"golive-{name}-bucket" for name in ("backups", "backups-dr", "backups-logs", "backups-dr-logs", "cloudtrail", "access-logs",
+                                             "alb-logs", "alb-logs-access")}
+
+
+def test_the_end_of_the_access_log_chain_needs_no_access_logging_of_its_own(prod):
+    """A log bucket that receives access logs logs nowhere; dropping one source's logging leaves it exempt as long as others log."""
+    trail_logging = next(r for r in of_type(prod, "aws:s3/bucketLogging:BucketLogging") if r["name"] == "golive-cloudtrail-access-logging")
+    broken = drop(prod, lambda r: r["urn"] == trail_logging["urn"])
+    assert {f.urn.rsplit("::", 1)[1] for f in findings(broken, "s3-bucket-access-logging")} == {"golive-cloudtrail-bucket", "golive-access-logs-bucket"}
 
 
 def test_vault_without_failure_notifications_fails(prod):

@@ -92,7 +92,34 @@ def test_fails_on_a_broken_resource(prod, policy, type_, name, change, fragment)
 
 
 def test_every_data_policy_has_a_failing_case():
-    assert {b[0] for b in BROKEN} | {"rds-force-tls"} == set(DATA_POLICIES)
+    assert {b[0] for b in BROKEN} | {"rds-force-tls", "secretsmanager-secret-rotation"} == set(DATA_POLICIES)
+
+
+# --------------------------------------------------------------------------- secret rotation
+
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (_set(rotationRules={"automaticallyAfterDays": 120}), "rotates every 120 days; rotate at least every 90"),
+    (_set(rotationRules={"scheduleExpression": "rate(180 days)"}), "rotates on rate(180 days)"),
+    (_set(rotationRules={}), "its rotation has no schedule"),
+    (_drop("rotationLambdaArn"), "names no rotation function"),
+])
+def test_secret_rotation_fails_with_a_long_or_missing_schedule(prod, change, fragment):
+    secret = one(prod, SECRET, "golive-cache-auth-token")
+    (rotation,) = [r for r in prod.of_type(ROTATION) if deps(r, "secretId") == [secret["urn"]]]
+    (finding,) = findings(mutate(prod, rotation["urn"], change), "secretsmanager-secret-rotation")
+    assert finding.urn == secret["urn"] and fragment in finding.message
+
+
+def test_a_secret_without_rotation_fails(prod):
+    from tests.helpers import drop
+
+    secret = one(prod, SECRET, "golive-logs-master")
+    unrotated = drop(prod, lambda r: r["type"] == ROTATION and deps(r, "secretId") == [secret["urn"]])
+    (finding,) = findings(unrotated, "secretsmanager-secret-rotation")
+    assert finding.urn == secret["urn"] and "never rotates" in finding.message
 
 
 # --------------------------------------------------------------------------- thresholds

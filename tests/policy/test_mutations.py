@@ -90,6 +90,8 @@ RDS_BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAu
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 JOB = "kubernetes:batch/v1:Job"
+RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+FIS_TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
 
 
 # --------------------------------------------------------------------------- edits
@@ -407,8 +409,9 @@ CASES = [
     # s3
     Case("versioning-suspended", "s3-bucket-versioning", (VERSIONING, "golive-alb-logs-versioning"),
          setting("versioningConfiguration.status", "Suspended"), (BUCKET, "golive-alb-logs-bucket")),
+    # Not a log-delivery target: reported on the encryption configuration, beyond the reach of the bucket's exemption tags.
     Case("trail-bucket-sse-s3", "s3-bucket-encryption-kms", (ENCRYPTION, "golive-cloudtrail-encryption"),
-         setting("rules", [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]), (BUCKET, "golive-cloudtrail-bucket")),
+         setting("rules", [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}])),
     Case("public-policy-allowed", "s3-bucket-public-access-blocked", (PUBLIC_ACCESS_BLOCK, "golive-cloudtrail-public-access-block"),
          setting("blockPublicPolicy", False), (BUCKET, "golive-cloudtrail-bucket")),
     Case("plain-http-allowed", "s3-bucket-tls-only", (BUCKET_POLICY, "golive-cloudtrail-policy"), json_edit(("policy",), _drop_tls_deny),
@@ -419,8 +422,9 @@ CASES = [
     Case("backups-unlocked", "backup-bucket-object-lock", (OBJECT_LOCK, "golive-backups-object-lock"), None, (BUCKET, "golive-backups-bucket")),
     Case("backups-no-multipart-abort", "backup-bucket-lifecycle", (LIFECYCLE, "golive-backups-lifecycle"), _no_multipart_abort,
          (BUCKET, "golive-backups-bucket")),
+    # Every bucket must be replicated (CKV_AWS_144): the source and its replica both lose that, beside the backup rule.
     Case("backups-not-replicated", "backup-bucket-cross-region-replication", (REPLICATION, "golive-backups-replication"), None,
-         (BUCKET, "golive-backups-bucket")),
+         (BUCKET, "golive-backups-bucket"), collateral=("s3-bucket-cross-region-replication",)),
     Case("deletes-replicated", "backup-bucket-replication-settings", (REPLICATION, "golive-backups-replication"), _replicate_deletes),
     Case("vault-unprotected", "backup-storage-protected", (BACKUP_VAULT, "golive-backup-vault"), unprotected),
     Case("dr-vault-foreign-key", "backup-vault-cmk", (BACKUP_VAULT, "golive-backup-dr-vault"), _vault_key_of_primary_region),
@@ -429,7 +433,8 @@ CASES = [
     Case("plan-no-dr-copy", "backup-plan-cross-region-copy", (BACKUP_PLAN, "golive-backup-plan"), _without_copies),
     Case("database-not-selected", "backup-selection-coverage", (BACKUP_SELECTION, "golive-backup-selection"), None, (RDS, "golive-db-instance")),
     # Same: the access-log bucket keeps SSE-S3 (which only log delivery justifies) with nothing delivered to it.
-    Case("backups-not-access-logged", "backup-bucket-access-logging", (BUCKET_LOGGING, "golive-backups-access-logging"), None,
+    # Its log bucket then receives no access logs: its SSE-S3 is no longer justified by a log delivery.
+    Case("backups-not-access-logged", "s3-bucket-access-logging", (BUCKET_LOGGING, "golive-backups-access-logging"), None,
          (BUCKET, "golive-backups-bucket"), collateral=("s3-bucket-encryption-kms",)),
     Case("database-pitr-not-replicated", "backup-database-cross-region-pitr", (RDS_BACKUP_REPLICATION, "golive-db-dr-replication"), None,
          (RDS, "golive-db-instance")),
@@ -441,6 +446,20 @@ CASES = [
          _undocumented_metric),
     Case("plugin-over-http", "delivery-traffic-router-installed", (HELM, "golive-argo-rollouts"), _insecure_plugin,
          (ROLLOUT, "golive-trading-api-rollout")),
+    # resilience
+    Case("database-never-restored", "resilience-restore-tested", (RESTORE_SELECTION, "golive-restore-tests-database"), None,
+         (RDS, "golive-db-instance")),
+    Case("volumes-never-restored", "resilience-restore-tested", (RESTORE_SELECTION, "golive-restore-tests-volumes"),
+         setting("protectedResourceConditions.stringEquals.0.value", "false"), (STORAGE_CLASS, "golive-gp3-encrypted")),
+    Case("restore-role-can-back-up", "resilience-restore-role-least-privilege", (ATTACHMENT, "golive-restore-tests-role-restores"),
+         setting("policyArn", "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"),
+         (ROLE, "golive-restore-tests-role")),
+    Case("experiment-unstoppable", "resilience-experiment-stop-condition", (FIS_TEMPLATE, "golive-game-days-zone-nodes"),
+         setting("stopConditions", [{"source": "none"}])),
+    Case("experiment-hits-every-cache", "resilience-experiment-scoped-target", (FIS_TEMPLATE, "golive-game-days-cache-failover"),
+         setting("targets.0.resourceTags", [{"key": "project", "value": "golive"}])),
+    Case("experiment-unlogged", "resilience-experiment-logging", (FIS_TEMPLATE, "golive-game-days-database-failover"),
+         removing("logConfiguration")),
 ]
 
 
@@ -496,6 +515,6 @@ def test_cases_cover_every_area_and_enough_policies():
     assert policies <= known, sorted(policies - known)
     assert len(policies) >= 25
     prefixes = {"network-", "tags-", "kms-", "logs-", "aws-provider-", "secrets-", "kubernetes-", "iam-", "security-group-", "rds-",
-                "elasticache-", "secretsmanager-", "cluster-", "edge-", "security-", "monitoring-", "s3-", "backup-", "delivery-"}
+                "elasticache-", "secretsmanager-", "cluster-", "edge-", "security-", "monitoring-", "s3-", "backup-", "delivery-", "resilience-"}
     assert all(any(p.startswith(prefix) for p in policies) for prefix in prefixes)
     assert len({case.id for case in CASES}) == len(CASES)

@@ -116,3 +116,52 @@ def test_endpoint_private_dns_fails_when_off(prod):
     broken = mutate(prod, endpoint["urn"], lambda r: r["inputs"].update(privateDnsEnabled=False))
     (finding,) = findings(broken, "network-endpoint-private-dns")
     assert finding.urn == endpoint["urn"]
+
+
+# --------------------------------------------------------------------------- NACLs: no administration port open to the world
+
+
+def test_no_nacl_of_the_stack_admits_the_world_to_ssh_or_rdp(prod):
+    from golive import check
+
+    policies = [p for p in check.load_policies() if p.name == "network-nacl-no-admin-ports-from-world"]
+    result = check.check(prod, policies)
+    assert result.findings == [] and len(result.policies[policies[0].name].evaluated) == 3
+
+
+@pytest.mark.parametrize("entry, ports", [
+    ({"protocol": "tcp", "fromPort": 1024, "toPort": 65535}, "3389"),
+    ({"protocol": "tcp", "fromPort": 22, "toPort": 22}, "22"),
+    ({"protocol": "-1", "fromPort": 0, "toPort": 0}, "22, 3389"),
+    ({"protocol": "udp", "fromPort": 3000, "toPort": 4000, "ipv6CidrBlock": "::/0", "cidrBlock": None}, "3389"),
+])
+def test_a_world_range_over_an_admin_port_fails(prod, entry, ports):
+    nacl = one(prod, "aws:ec2/networkAcl:NetworkAcl", "golive-private-nacl")
+    rule = {"ruleNo": 90, "action": "allow", "cidrBlock": "0.0.0.0/0", **entry}
+    (finding,) = findings(mutate(prod, nacl["urn"], lambda r: r["inputs"]["ingress"].append(rule)), "network-nacl-no-admin-ports-from-world")
+    assert f"port(s) {ports}" in finding.message and "ingress rule 90" in finding.message
+
+
+def test_a_deny_or_a_vpc_only_entry_is_fine(prod):
+    nacl = one(prod, "aws:ec2/networkAcl:NetworkAcl", "golive-private-nacl")
+    extra = [{"ruleNo": 90, "action": "deny", "cidrBlock": "0.0.0.0/0", "protocol": "-1", "fromPort": 0, "toPort": 0},
+             {"ruleNo": 91, "action": "allow", "cidrBlock": "10.20.0.0/16", "protocol": "tcp", "fromPort": 22, "toPort": 22}]
+    assert findings(mutate(prod, nacl["urn"], lambda r: r["inputs"]["ingress"].extend(extra)), "network-nacl-no-admin-ports-from-world") == []
+
+
+def test_a_separate_nacl_rule_resource_is_checked_too(synth_program):
+    import pulumi
+    import pulumi_aws as aws
+
+    def program():
+        provider = aws.Provider("p", region="eu-west-1")
+        opts = pulumi.ResourceOptions(provider=provider)
+        vpc = aws.ec2.Vpc("v", cidr_block="10.0.0.0/16", opts=opts)
+        acl = aws.ec2.NetworkAcl("acl", vpc_id=vpc.id, opts=opts)
+        aws.ec2.NetworkAclRule("rdp", network_acl_id=acl.id, rule_number=100, egress=False, protocol="tcp", rule_action="allow",
+                               cidr_block="0.0.0.0/0", from_port=3389, to_port=3389, opts=opts)
+        aws.ec2.NetworkAclRule("out", network_acl_id=acl.id, rule_number=100, egress=True, protocol="tcp", rule_action="allow",
+                               cidr_block="0.0.0.0/0", from_port=3389, to_port=3389, opts=opts)
+
+    (finding,) = findings(synth_program(program), "network-nacl-no-admin-ports-from-world")
+    assert finding.urn.endswith("::rdp") and "port(s) 3389" in finding.message

@@ -13,7 +13,8 @@ from policy.rules import CATEGORIES, META
 from tests.conftest import ROOT
 
 AREAS = ("network", "tags", "kms", "logs", "aws", "kubernetes", "secrets", "iam", "security-group", "rds", "elasticache",
-         "secretsmanager", "cluster", "edge", "security", "monitoring", "s3", "backup", "delivery", "exemption")
+         "secretsmanager", "cluster", "edge", "security", "monitoring", "s3", "backup", "delivery", "exemption",
+         "resilience")
 
 # Types no rule is about, each with the reason. Their properties are checked where they
 # matter: on the resource they attach to, or by a stack policy joining them. Components
@@ -24,6 +25,7 @@ NOT_POLICED = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "grants to admin roles listed in reviewed config",
     "aws:kms/alias:Alias": "a name for a policed key",
     "aws:kms/grant:Grant": "scoped use of a policed key by an AWS service role",
+    "aws:lambda/permission:Permission": "lets Secrets Manager invoke a rotation function, for its secret only (tested)",
     "aws:route53/record:Record": "DNS names; what they point at is policed",
     "aws:secretsmanager/secretVersion:SecretVersion": "the value of a policed (CMK-encrypted) secret; secret-ness is tested",
     "random:index/randomId:RandomId": "suffix of final-snapshot names; the snapshot settings are policed on the instance and cache",

@@ -67,6 +67,7 @@ def test_versioning_fails_when_suspended(prod):
 
 
 def test_encryption_fails_with_sse_s3_on_a_backup_bucket(prod):
+    """Not a log-delivery target: the finding is on the encryption configuration, which no exemption tag covers."""
     bucket = backup_bucket(prod)
     encryption = attached(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket)
 
@@ -75,7 +76,7 @@ def test_encryption_fails_with_sse_s3_on_a_backup_bucket(prod):
         record["propertyDependencies"].pop("rules")
 
     (finding,) = findings(mutate(prod, encryption["urn"], to_aes), "s3-bucket-encryption-kms")
-    assert finding.urn == bucket["urn"] and "SSE-S3" in finding.message
+    assert finding.urn == encryption["urn"] and "SSE-S3" in finding.message and bucket["name"] in finding.message
 
 
 def test_encryption_fails_with_the_aws_managed_key(prod):
@@ -106,14 +107,19 @@ def test_encryption_fails_without_a_configuration(prod):
     assert "no default encryption configuration" in finding.message
 
 
-def test_sse_s3_log_bucket_passes_only_with_its_log_delivery_reason(prod):
+def test_an_sse_s3_log_bucket_is_an_accepted_risk_not_a_pass(prod):
+    """The log bucket reports SSE-S3; only its exemption tag turns that into accepted risk (shown, with the reason)."""
+    from golive import check
+
     log_bucket = one(prod, BUCKET, "golive-backups-logs")
-    assert log_bucket["inputs"]["tags"]["golive:encryption-exception"] == "s3-server-access-logs"
-    untagged = mutate(prod, log_bucket["urn"], lambda r: r["inputs"]["tags"].pop("golive:encryption-exception"))
+    reason = log_bucket["inputs"]["tags"][EXEMPT_ENCRYPTION]
+    result = check.check(prod, [p for p in check.load_policies() if p.name == "s3-bucket-encryption-kms"])
+    accepted = {e.urn: e for e in result.exemptions}
+    assert accepted[log_bucket["urn"]].reason == reason and "S3 server access logs" in accepted[log_bucket["urn"]].message
+    assert result.findings == []
+    untagged = mutate(prod, log_bucket["urn"], lambda r: r["inputs"]["tags"].pop(EXEMPT_ENCRYPTION))
     (finding,) = findings(untagged, "s3-bucket-encryption-kms")
     assert finding.urn == log_bucket["urn"] and "SSE-S3" in finding.message
-    other_reason = mutate(prod, log_bucket["urn"], lambda r: r["inputs"]["tags"].update({"golive:encryption-exception": "cheaper"}))
-    assert [f.urn for f in findings(other_reason, "s3-bucket-encryption-kms")] == [log_bucket["urn"]]
 
 
 # --------------------------------------------------------------------------- public access
@@ -176,14 +182,14 @@ def test_tls_defers_a_policy_document_unknown_at_preview(prod):
     assert findings(mutate(prod, policy["urn"], lambda r: r["inputs"].update(policy="[unknown]")), "s3-bucket-tls-only") == []
 
 
-# --------------------------------------------------------------------------- the SSE-S3 exception needs a real log delivery
+# --------------------------------------------------------------------------- SSE-S3 is accepted only for a real log delivery
 
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+EXEMPT_ENCRYPTION = "golive:exempt:s3-bucket-encryption-kms"
 
 
-@pytest.mark.parametrize("reason", ["s3-server-access-logs", "alb-access-logs", "nlb-access-logs"])
-def test_a_backup_bucket_switched_to_sse_s3_with_the_exception_tag_fails(prod, reason):
+def test_an_exemption_tag_on_a_bucket_that_receives_no_logs_does_not_cover_sse_s3(prod):
     bucket = backup_bucket(prod)
     encryption = attached(prod, ENCRYPTION, bucket)
 
@@ -192,42 +198,37 @@ def test_a_backup_bucket_switched_to_sse_s3_with_the_exception_tag_fails(prod, r
         record["propertyDependencies"].pop("rules")
 
     broken = mutate(mutate(prod, encryption["urn"], to_aes), bucket["urn"],
-                    lambda r: r["inputs"]["tags"].update({"golive:encryption-exception": reason}))
+                    lambda r: r["inputs"]["tags"].update({EXEMPT_ENCRYPTION: "cheaper"}))
     (finding,) = findings(broken, "s3-bucket-encryption-kms")
-    assert finding.urn == bucket["urn"] and f"claims the {reason} exception" in finding.message
-    assert "receives no such log delivery" in finding.message
+    assert finding.urn == encryption["urn"] and "receives no ALB/NLB access logs or S3 server access logs" in finding.message
 
 
 def test_prod_log_buckets_are_real_log_delivery_targets(prod):
-    alb_logs = one(prod, BUCKET, "golive-alb-logs")
+    (alb_logs,) = [b for b in of_type(prod, BUCKET) if b["name"] == "golive-alb-logs-bucket"]
     lb = one(prod, LOAD_BALANCER, "golive-alb")
     assert deps(lb, "accessLogs") == [alb_logs["urn"]] and lb["inputs"]["accessLogs"]["enabled"] is True
-    s3_logs = {one(prod, BUCKET, name)["urn"] for name in ("golive-backups-logs", "golive-backups-dr-logs")}
+    s3_logs = {one(prod, BUCKET, name)["urn"] for name in ("golive-backups-logs", "golive-backups-dr-logs", "golive-access-logs",
+                                                          "golive-alb-logs-access")}
     targets = {urn for r in of_type(prod, "aws:s3/bucketLogging:BucketLogging") for urn in deps(r, "targetBucket")}
     assert s3_logs <= targets
 
 
-def test_the_alb_log_bucket_loses_its_exception_without_the_load_balancers_access_logs(prod):
-    alb_logs = one(prod, BUCKET, "golive-alb-logs")
+def test_the_alb_log_bucket_loses_its_exemption_without_the_load_balancers_access_logs(prod):
+    (alb_logs,) = [b for b in of_type(prod, BUCKET) if b["name"] == "golive-alb-logs-bucket"]
+    encryption = attached(prod, ENCRYPTION, alb_logs)
     lb = one(prod, LOAD_BALANCER, "golive-alb")
     for change in (lambda r: r["propertyDependencies"].pop("accessLogs"), lambda r: r["inputs"]["accessLogs"].update(enabled=False)):
         (finding,) = findings(mutate(prod, lb["urn"], change), "s3-bucket-encryption-kms")
-        assert finding.urn == alb_logs["urn"] and "claims the alb-access-logs exception" in finding.message
+        assert finding.urn == encryption["urn"] and "receives no ALB/NLB access logs" in finding.message
 
 
-@pytest.mark.parametrize("reason", ["s3-server-access-logs", "nlb-access-logs"])
-def test_the_exception_reason_must_match_the_delivery(prod, reason):
-    alb_logs = one(prod, BUCKET, "golive-alb-logs")
-    wrong = mutate(prod, alb_logs["urn"], lambda r: r["inputs"]["tags"].update({"golive:encryption-exception": reason}))
-    assert [f.urn for f in findings(wrong, "s3-bucket-encryption-kms")] == [alb_logs["urn"]]
-
-
-def test_the_s3_access_log_bucket_loses_its_exception_without_its_bucket_logging(prod):
+def test_the_s3_access_log_bucket_loses_its_exemption_without_its_bucket_logging(prod):
     log_bucket = one(prod, BUCKET, "golive-backups-logs")
+    encryption = attached(prod, ENCRYPTION, log_bucket)
     loggings = [r["urn"] for r in of_type(prod, "aws:s3/bucketLogging:BucketLogging") if deps(r, "targetBucket") == [log_bucket["urn"]]]
     assert loggings
     (finding,) = findings(drop(prod, lambda r: r["urn"] in loggings), "s3-bucket-encryption-kms")
-    assert finding.urn == log_bucket["urn"] and "claims the s3-server-access-logs exception" in finding.message
+    assert finding.urn == encryption["urn"]
 
 
 def _inline_logging_program():
@@ -237,7 +238,7 @@ def _inline_logging_program():
 
     provider = aws.Provider("p", region="eu-west-1")
     opts = pulumi.ResourceOptions(provider=provider)
-    logs = aws.s3.Bucket("logs", tags={"golive:encryption-exception": "s3-server-access-logs"}, opts=opts)
+    logs = aws.s3.Bucket("logs", tags={EXEMPT_ENCRYPTION: "S3 delivers access logs to SSE-S3 buckets only"}, opts=opts)
     aws.s3.BucketServerSideEncryptionConfiguration(
         "logs-sse", bucket=logs.id, opts=opts,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
@@ -247,7 +248,7 @@ def _inline_logging_program():
 def test_inline_bucket_logging_is_a_log_delivery(synth_program):
     synth = synth_program(_inline_logging_program)
     flagged = {f.urn.rsplit("::", 1)[1] for f in findings(synth, "s3-bucket-encryption-kms")}
-    assert flagged == {"data"}  # the source bucket has no encryption; the log bucket's exception holds
+    assert flagged == {"data"}  # the source bucket has no encryption; the log bucket's accepted risk holds
     data = one(synth, BUCKET, "data")
     without = mutate(synth, data["urn"], lambda r: r["propertyDependencies"].pop("logging"))
-    assert {f.urn.rsplit("::", 1)[1] for f in findings(without, "s3-bucket-encryption-kms")} == {"data", "logs"}
+    assert {f.urn.rsplit("::", 1)[1] for f in findings(without, "s3-bucket-encryption-kms")} == {"data", "logs-sse"}

@@ -11,7 +11,8 @@ from policy.rules import types as t
 def accepts_tags(type_token: str) -> bool:
     # "aws:ec2/vpc:Vpc" -> pulumi_aws.ec2.Vpc
     _, module_path, class_name = type_token.split(":")
-    module = importlib.import_module(f"pulumi_aws.{module_path.split('/')[0]}")
+    module_name = module_path.split("/")[0]
+    module = importlib.import_module(f"pulumi_aws.{module_name}_" if module_name == "lambda" else f"pulumi_aws.{module_name}")
     cls = getattr(module, class_name)
     return "tags" in inspect.signature(cls._internal_init).parameters
 
