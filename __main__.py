@@ -210,6 +210,7 @@ monitoring = None if not kubernetes else Monitoring(
         database_address=database.address,
         database_port=config.database.port,
         database_name=config.database.database_name,
+        database_read_replicas=config.database.read_replicas,
         cache_endpoint=cache.primary_endpoint,
         cache_port=config.cache.port,
         cache_auth_token=cache.auth_token.result,

@@ -33,7 +33,7 @@ def alert_tests(config: Any) -> AlertTests | None:
         from components.monitoring import rules
     except ImportError:
         return None
-    groups = list(rules.all_groups(config.services))
+    groups = list(rules.all_groups(config.services, config.monitoring, read_replicas=config.database.read_replicas))
     if any(service.delivery != "none" for service in config.services):
         from components import delivery
 

@@ -29,7 +29,9 @@ PROM_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 TG = "aws:lb/targetGroup:TargetGroup"
 RULE = "aws:lb/listenerRule:ListenerRule"
 TGB = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
-PROD_SERVICES = ("signal-service", "listings-service", "trading-api")
+PROD_SERVICES = ("signal-service", "listings-service", "trading-api", "config-service")
+# Behind the load balancer: the canary weights are the ALB's (the internal config-service's are the replicas').
+PUBLIC_SERVICES = ("signal-service", "listings-service", "trading-api")
 PROD_STEPS = [{"setWeight": 10}, {"pause": {"duration": "2h"}}, "analysis", {"setWeight": 50}, {"pause": {"duration": "2h"}},
               "analysis", {"setWeight": 100}]
 RUNBOOK_BASE = "https://github.com/golive-platform/golive/blob/main/docs/runbooks"
@@ -138,7 +140,7 @@ def test_controller_role_may_only_change_the_weights_of_canary_rules(prod):
     assert write["Condition"] == {"StringEquals": {"aws:ResourceTag/golive:delivery": "canary"}}
     # exactly the canary services' rules carry that tag
     tagged = {props(r)["tags"]["golive:service"] for r in of_type(prod, RULE) if props(r)["tags"].get("golive:delivery") == "canary"}
-    assert tagged == set(PROD_SERVICES)
+    assert tagged == set(PUBLIC_SERVICES)
 
 
 def test_without_canary_routing_the_role_cannot_modify_rules():
@@ -183,6 +185,7 @@ def test_prod_canary_steps_render_as_configured_with_real_alb_routing(prod):
     rollouts = by_name(in_delivery(prod, ROLLOUT))
     rules_by_svc = {props(r)["tags"]["golive:service"]: r for r in of_type(prod, RULE)}
     groups = {(props(g)["tags"]["golive:service"], props(g)["tags"]["golive:role"]): g for g in of_type(prod, TG)}
+    assert set(rollouts) == set(PROD_SERVICES)
     for svc, rollout in rollouts.items():
         spec = props(rollout)["spec"]
         canary = spec["strategy"]["canary"]
@@ -191,12 +194,15 @@ def test_prod_canary_steps_render_as_configured_with_real_alb_routing(prod):
             if "analysis" in step:
                 assert step["analysis"]["templates"] == [{"templateName": f"{svc}-slo"}]
                 assert step["analysis"]["args"] == [{"name": "new-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]
-        assert canary["stableService"] == svc and canary["canaryService"] == f"{svc}-canary"
-        plugin = canary["trafficRouting"]["plugins"]["golive/alb-listener-rule"]
-        assert set(plugin) == {"listenerRuleArn", "stableTargetGroupArn", "canaryTargetGroupArn", "region"}
-        assert plugin["region"] == "eu-west-1"  # the edge's ALB is in the stack's region
-        assert sorted(deps(rollout, "spec")) == sorted([rules_by_svc[svc]["urn"], groups[(svc, "stable")]["urn"],
-                                                        groups[(svc, "canary")]["urn"]])
+        if svc in PUBLIC_SERVICES:
+            assert canary["stableService"] == svc and canary["canaryService"] == f"{svc}-canary"
+            plugin = canary["trafficRouting"]["plugins"]["golive/alb-listener-rule"]
+            assert set(plugin) == {"listenerRuleArn", "stableTargetGroupArn", "canaryTargetGroupArn", "region"}
+            assert plugin["region"] == "eu-west-1"  # the edge's ALB is in the stack's region
+            assert sorted(deps(rollout, "spec")) == sorted([rules_by_svc[svc]["urn"], groups[(svc, "stable")]["urn"],
+                                                            groups[(svc, "canary")]["urn"]])
+        else:  # no ALB route: the canary's share is its share of the replicas
+            assert "trafficRouting" not in canary and "canaryService" not in canary, svc
         assert spec["workloadRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc, "scaleDown": "onsuccess"}
         assert spec["replicas"] == 2 and spec["progressDeadlineAbort"] is True
         assert rollout["options"]["ignoreChanges"] == ["spec.replicas"]
@@ -474,8 +480,9 @@ def test_committed_doc_is_the_rendered_one():
 def test_doc_shows_each_services_rollout_template_and_routing():
     doc = delivery.render_doc(prod_parsed())
     for svc in PROD_SERVICES:
-        assert f"### {svc}" in doc and f"name: {svc}-slo" in doc and f"golive-{svc}-canary-tg" in doc
-        assert f"canaryService: {svc}-canary" in doc
+        assert f"### {svc}" in doc and f"name: {svc}-slo" in doc
+    for svc in PUBLIC_SERVICES:
+        assert f"golive-{svc}-canary-tg" in doc and f"canaryService: {svc}-canary" in doc
     assert "setWeight 10, pause 2h, analysis, setWeight 50, pause 2h, analysis, setWeight 100" in doc
     assert "golive/alb-listener-rule" in doc and "not published yet" not in doc
     # how weights move and how to roll back by hand

@@ -93,7 +93,8 @@ def test_only_production_stacks_are_held_to_it(prod):
     dr = next(r for r in of_type(prod, "pulumi:providers:aws") if r["name"] == "aws-dr")
     staging = mutate(staging, dr["urn"], retag)
     assert findings(staging, "delivery-strategy-analysed") == []
-    assert len(findings(drop(prod, lambda r: r["type"] == ROLLOUT), "delivery-strategy-analysed")) == 3
+    # One per catalog service (the three of the reports and the config service).
+    assert len(findings(drop(prod, lambda r: r["type"] == ROLLOUT), "delivery-strategy-analysed")) == 4
 
 
 # --------------------------------------------------------------------------- delivery-canary-weights-increase
@@ -154,7 +155,7 @@ def test_the_prod_release_installs_golives_plugin_release(prod):
 
 def test_rollouts_whose_router_no_release_installs_fail(prod):
     found = findings(set_plugins(prod, []), "delivery-traffic-router-installed")
-    canaries = [r["urn"] for r in of_type(prod, ROLLOUT) if "trafficRouting" in r["inputs"]["spec"]["strategy"]["canary"]]
+    canaries = [r["urn"] for r in of_type(prod, ROLLOUT) if "trafficRouting" in r["inputs"]["spec"]["strategy"].get("canary", {})]
     assert sorted(f.urn for f in found) == sorted(canaries) and len(canaries) == 3
     assert all(f.enforcement == "mandatory" and "which no argo-rollouts release installs" in f.message for f in found)
     renamed = findings(set_plugins(prod, [{"name": "argoproj-labs/gatewayAPI", "location": "https://example.com/p", "sha256": "a" * 64}]),

@@ -396,8 +396,11 @@ CASES = [
     Case("dashboard-without-uid", "monitoring-dashboards-have-queries", (CONFIG_MAP, "golive-dashboard-database"),
          json_edit(("data", "golive-database.json"), _drop_uid)),
     Case("alert-without-runbook", "monitoring-alert-rules-labelled", (PROMETHEUS_RULE, "golive-rules-data"), _rule_without_runbook),
+    # 7 days are also shorter than the 30-day windows the SLO rules read.
     Case("prometheus-7d", "monitoring-prometheus-retention", (HELM, "golive-kube-prometheus-stack"),
-         setting("values.prometheus.prometheusSpec.retention", "7d")),
+         setting("values.prometheus.prometheusSpec.retention", "7d"), collateral=("monitoring-retention-covers-rule-windows",)),
+    Case("prometheus-15d", "monitoring-retention-covers-rule-windows", (HELM, "golive-kube-prometheus-stack"),
+         setting("values.prometheus.prometheusSpec.retention", "15d")),
     Case("critical-to-null", "monitoring-alertmanager-critical-receiver", (HELM, "golive-kube-prometheus-stack"), _critical_to_null),
     Case("routing-key-in-values", "monitoring-alertmanager-secrets-in-files", (HELM, "golive-kube-prometheus-stack"), _plain_pagerduty_key),
     Case("opensearch-plain-nodes", "monitoring-opensearch-encrypted", (OPENSEARCH, "golive-logs"), setting("nodeToNodeEncryption.enabled", False)),
