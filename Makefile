@@ -7,7 +7,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV = $(CHECKOV_VENV)/bin/checkov
 STACK ?= prod
 
-.PHONY: setup tools preview synth tfplan checkov check report test lint bench docs policy-config replacements replacements-check clean
+.PHONY: setup tools preview synth tfplan checkov check report test plugin-test lint bench docs policy-config replacements replacements-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,12 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
-## promtool and amtool (Debian's prometheus, prometheus-alertmanager) for the rule and route tests.
+## promtool and amtool (Debian's prometheus, prometheus-alertmanager) for the rule and route tests; a C compiler for
+## the Go race detector (the plugin's tests). Go itself is the machine's (docs/delivery.md).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 tools:
-	@command -v promtool >/dev/null && command -v amtool >/dev/null || \
-	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null)
+	@command -v promtool >/dev/null && command -v amtool >/dev/null && command -v gcc >/dev/null || \
+	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager gcc libc6-dev >/dev/null)
 
 ## The main job: the prod stack's resource tree and its policy verdict, offline.
 preview: setup
@@ -51,10 +52,15 @@ checkov: tfplan
 check: setup
 	$(BIN)/python -m golive check --stack $(STACK)
 
-## The whole test suite: lint, unit and policy tests, promtool/amtool suites.
-test: setup tools
+## The whole test suite: lint, unit and policy tests, promtool/amtool suites, the traffic-router plugin's Go tests.
+test: setup tools plugin-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+## The Argo Rollouts traffic-router plugin (delivery/alb-traffic-router): go vet, go test -race with moto in server mode
+## (from the venv) and the plugin binary called over go-plugin RPC; modules from the Go module proxy.
+plugin-test: setup
+	$(MAKE) -C delivery/alb-traffic-router test MOTO_SERVER=$(abspath $(BIN))/moto_server
 
 report: setup
 	$(BIN)/python -m golive report --stack $(STACK)

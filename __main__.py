@@ -5,6 +5,8 @@ import pulumi_aws as aws
 
 from components import config as golive_config
 from components.network import Network, NetworkArgs
+from components.security import singleton_exemption_tags
+from components.service_roles import ServiceLinkedRoles, ServiceLinkedRolesArgs
 
 config, secrets = golive_config.load()
 
@@ -18,7 +20,24 @@ aws_provider = aws.Provider(
 )
 aws_opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
-network = Network("golive", NetworkArgs(config=config.network, account=config.aws), opts=aws_opts)
+# `golive:phase: infrastructure` (a new stack's first `up`) declares no Kubernetes resource:
+# the private API is only reachable once the VPN exists (README, "The first deploy").
+kubernetes = config.kubernetes
+service_roles = ServiceLinkedRoles(
+    "golive",
+    ServiceLinkedRolesArgs(singletons=config.singletons, account=config.aws, kubernetes_phase=kubernetes),
+    opts=aws_opts,
+)
+network = Network(
+    "golive",
+    NetworkArgs(
+        config=config.network,
+        account=config.aws,
+        vpc_tags=singleton_exemption_tags(config.singletons, kubernetes, security_hub=config.security.security_hub),
+    ),
+    opts=aws_opts,
+)
+pulumi.export("phase", config.phase)
 pulumi.export("region", config.region)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
@@ -38,10 +57,20 @@ cluster = Cluster(
         vpc_cidr=config.network.vpc_cidr,
         private_subnet_ids=network.private_subnet_ids,
         instance_tags=config.default_tags,
+        kubernetes_phase=kubernetes,
+        service_roles=service_roles,
     ),
     opts=aws_opts,
 )
-catalog = ServiceCatalog(
+pulumi.export("clusterName", cluster.name)
+pulumi.export("clusterEndpoint", cluster.endpoint)
+pulumi.export("clusterOidcProviderArn", cluster.oidc_provider_arn)
+pulumi.export("nodeSecurityGroupId", cluster.node_security_group_id)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+# --- end cluster ---
+
+# --- in-cluster half: services, edge, monitoring, logs, delivery (the `all` phase) ---
+catalog = None if not kubernetes else ServiceCatalog(
     "golive",
     ServiceCatalogArgs(
         services=config.services,
@@ -53,14 +82,9 @@ catalog = ServiceCatalog(
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
-pulumi.export("clusterName", cluster.name)
-pulumi.export("clusterEndpoint", cluster.endpoint)
-pulumi.export("clusterOidcProviderArn", cluster.oidc_provider_arn)
-pulumi.export("nodeSecurityGroupId", cluster.node_security_group_id)
-pulumi.export("kubeconfig", cluster.kubeconfig)
-pulumi.export("serviceNamespaces", {svc: ns.metadata.name for svc, ns in catalog.namespaces.items()})
-pulumi.export("serviceRoleArns", {svc: role.arn for svc, role in catalog.roles.items()})
-# --- end cluster ---
+if catalog is not None:
+    pulumi.export("serviceNamespaces", {svc: ns.metadata.name for svc, ns in catalog.namespaces.items()})
+    pulumi.export("serviceRoleArns", {svc: role.arn for svc, role in catalog.roles.items()})
 
 # --- data (issue 3) ---
 from components.cache import Cache, CacheArgs  # noqa: E402
@@ -110,7 +134,7 @@ pulumi.export("cacheKmsKeyArn", cache.kms_key.arn)
 from components.edge import Edge, EdgeArgs  # noqa: E402
 from components.security import Baseline, BaselineArgs  # noqa: E402
 
-if config.edge.domain:
+if config.edge.domain and catalog is not None:
     edge = Edge(
         "golive",
         EdgeArgs(
@@ -140,14 +164,24 @@ security = Baseline(
         vpc_id=network.vpc_id,
         vpc_cidr=config.network.vpc_cidr,
         private_subnet_ids=network.private_subnet_ids,
+        singletons=config.singletons,
+        service_roles=service_roles,
+        kubernetes_phase=kubernetes,
+        kubernetes_api_security_group_id=cluster.control_plane_security_group.id,
     ),
     opts=aws_opts,
 )
 pulumi.export("cloudTrailBucket", security.trail_bucket.name)
 pulumi.export("cloudTrailLogGroupName", security.trail_log_group.name)
-pulumi.export("guardDutyDetectorId", security.detector.id)
+if security.detector is not None:
+    pulumi.export("guardDutyDetectorId", security.detector.id)
 if security.vpn_endpoint is not None:
     pulumi.export("adminVpnEndpointId", security.vpn_endpoint.id)
+# What the stack does about each account singleton; the readiness report lists the skipped ones with their reason.
+pulumi.export("accountSingletons", {
+    golive_config.camel(name): {"mode": singleton.mode, "reason": singleton.reason}
+    for name, singleton in vars(config.singletons).items()
+})
 # --- end edge ---
 
 # --- monitoring (issue 6) ---
@@ -165,7 +199,7 @@ if config.production and missing_receivers:
         "golive: a production stack needs the alert receivers' secrets: "
         + ", ".join(f"`pulumi config set --secret golive:{key} ...`" for key in missing_receivers)
     )
-monitoring = Monitoring(
+monitoring = None if not kubernetes else Monitoring(
     "golive",
     MonitoringArgs(
         config=config.monitoring,
@@ -176,6 +210,7 @@ monitoring = Monitoring(
         database_address=database.address,
         database_port=config.database.port,
         database_name=config.database.database_name,
+        database_read_replicas=config.database.read_replicas,
         cache_endpoint=cache.primary_endpoint,
         cache_port=config.cache.port,
         cache_auth_token=cache.auth_token.result,
@@ -188,7 +223,7 @@ monitoring = Monitoring(
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
-logs = Logging(
+logs = None if monitoring is None else Logging(
     "golive",
     LoggingArgs(
         config=config.monitoring.logs,
@@ -203,10 +238,11 @@ logs = Logging(
         namespace=config.monitoring.namespace,
         namespace_dependency=monitoring.namespace,
         after=[monitoring.release],
+        service_role_dependencies=service_roles.dependencies("opensearch"),
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
-tracing = Tracing(
+tracing = None if logs is None else Tracing(
     "golive",
     TracingArgs(
         config=config.monitoring.tracing,
@@ -226,7 +262,7 @@ tracing = Tracing(
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
 # Retention and writer roles live in the domain itself: a Job on the cluster applies them (the domain is private).
-search_setup = OpenSearchSetup(
+search_setup = None if tracing is None else OpenSearchSetup(
     "golive",
     OpenSearchSetupArgs(
         config=config.monitoring.search_setup,
@@ -246,14 +282,15 @@ search_setup = OpenSearchSetup(
     ),
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
-pulumi.export("monitoringNamespace", config.monitoring.namespace)
-pulumi.export("grafanaAdminSecret", monitoring.grafana_admin_secret_name)
-pulumi.export("logsDomainEndpoint", logs.endpoint)
-pulumi.export("logsMasterSecretArn", logs.master_secret.arn)
-pulumi.export("logsFluentBitRoleArn", logs.fluent_bit_role.arn)
-pulumi.export("tracingOtlpEndpoint", tracing.otlp_endpoint)
-pulumi.export("jaegerRoleArn", tracing.jaeger_role.arn)
-pulumi.export("opensearchSetupJob", search_setup.job.metadata["name"])
+if monitoring is not None and logs is not None and tracing is not None and search_setup is not None:
+    pulumi.export("monitoringNamespace", config.monitoring.namespace)
+    pulumi.export("grafanaAdminSecret", monitoring.grafana_admin_secret_name)
+    pulumi.export("logsDomainEndpoint", logs.endpoint)
+    pulumi.export("logsMasterSecretArn", logs.master_secret.arn)
+    pulumi.export("logsFluentBitRoleArn", logs.fluent_bit_role.arn)
+    pulumi.export("tracingOtlpEndpoint", tracing.otlp_endpoint)
+    pulumi.export("jaegerRoleArn", tracing.jaeger_role.arn)
+    pulumi.export("opensearchSetupJob", search_setup.job.metadata["name"])
 # --- end monitoring ---
 
 # --- backup (issue 7) ---
@@ -311,12 +348,12 @@ from components.delivery import Delivery, DeliveryArgs, ServiceRouting, promethe
 
 # Canary weights are the ALB's: the plugin gets each canary service's rule and its two target groups.
 delivery_routing = {}
-if config.edge.domain:
+if config.edge.domain and catalog is not None:
     delivery_routing = {
         svc: ServiceRouting(edge.listener_rules[svc].arn, edge.target_groups[svc].arn, canary.arn)
         for svc, canary in edge.canary_target_groups.items()
     }
-delivery = Delivery(
+delivery = None if monitoring is None else Delivery(
     "golive",
     DeliveryArgs(
         config=config.delivery,
@@ -334,10 +371,12 @@ delivery = Delivery(
     opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
 )
 pulumi.export("deliveryStrategies", {s.name: s.delivery for s in config.services})
-pulumi.export("argoRolloutsRoleArn", delivery.role.arn)
-if config.edge.domain:
+if delivery is not None:
+    pulumi.export("argoRolloutsRoleArn", delivery.role.arn)
+if config.edge.domain and catalog is not None:
     pulumi.export("canaryTargetGroupArns", {svc: tg.arn for svc, tg in edge.canary_target_groups.items()})
     pulumi.export("canaryListenerRuleArns", {svc: r.listener_rule_arn for svc, r in delivery_routing.items()})
+    pulumi.export("canaryRouting", delivery.plugin_configs)
 # --- end delivery ---
 
 # --- operational proof: restore tests, game days, what `golive verify` checks ---
@@ -359,9 +398,10 @@ if config.restore_testing.enabled:
             volume_zone=zones[0],
             monitoring_namespace=config.monitoring.namespace,
             runbook_base_url=config.monitoring.alerting.runbook_base_url,
-            monitoring=[monitoring.release],
+            monitoring=[monitoring.release] if monitoring is not None else [],
+            alert_rules=kubernetes,
         ),
-        opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider}),
+        opts=pulumi.ResourceOptions(providers={"aws": aws_provider, **({"kubernetes": cluster.k8s_provider} if kubernetes else {})}),
     )
     pulumi.export("restoreTestingPlanName", restore_testing.plan.name)
     pulumi.export("restoreTestingPlanArn", restore_testing.plan_arn)
@@ -374,7 +414,7 @@ if config.edge.domain:
          "latencyThresholdSeconds": s.slo.latency_threshold_seconds}
         for s in config.services if s.host
     ])
-    if config.game_days.enabled:
+    if config.game_days.enabled and catalog is not None:  # the load balancer is the all phase's
         game_days = GameDays(
             "golive-game-days",
             GameDaysArgs(

@@ -24,7 +24,12 @@
 
 ``k8s_provider`` is built from the cluster's endpoint and CA with a kubeconfig whose
 token comes from ``aws eks get-token``: it holds no credential and needs no reachable
-cluster to preview.
+cluster to preview. It waits for every admin access policy association, so nothing in
+the cluster is applied before the deploying role may apply it. The endpoint is
+private: the control plane admits 443 from the nodes, from the security groups and
+CIDRs configured as deployers, and from the admin VPN (the security Baseline adds that
+rule). In the ``infrastructure`` phase (``golive:phase``) there is no provider and
+nothing in the cluster: the first ``up`` of a new stack cannot reach the API yet.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import pulumi_kubernetes as k8s
 from components.config import AwsAccount, ClusterConfig, camel
 from components.irsa import service_account_role
 from components.kms import EncryptionKey, EncryptionKeyArgs
+from components.service_roles import ServiceLinkedRoles, role_arn
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ANYWHERE = "0.0.0.0/0"
@@ -57,6 +63,10 @@ class ClusterArgs:
     private_subnet_ids: Sequence[pulumi.Input[str]]
     instance_tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for the nodes' instances and volumes (provider default tags do not reach what an ASG launches)."""
+    kubernetes_phase: bool = True
+    """Declare the Kubernetes provider and the in-cluster baseline (``golive:phase: all``)."""
+    service_roles: ServiceLinkedRoles | None = None
+    """The stack's service-linked roles: the node volume key's grant waits for AWSServiceRoleForAutoScaling."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -157,6 +167,7 @@ class Cluster(pulumi.ComponentResource):
         self.private_subnet_ids = list(args.private_subnet_ids)
 
         admin_policy = f"arn:{account.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        self.admin_access: list[pulumi.Resource] = []
         for i, principal in enumerate(cfg.admin_role_arns):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{i}",
@@ -166,7 +177,7 @@ class Cluster(pulumi.ComponentResource):
                 tags={"Name": f"{cfg.name}-admin-{i}"},
                 opts=child,
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{i}-policy",
                 cluster_name=self.eks.name,
                 principal_arn=principal,
@@ -174,6 +185,7 @@ class Cluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
             )
+            self.admin_access += [entry, association]
 
         # ---- IRSA
         issuer_url = self.eks.identities.apply(lambda ids: _field(_field(ids[0], "oidcs")[0], "issuer"))
@@ -188,7 +200,12 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
 
         self._nodes(name, args, managed)
-        self._in_cluster(name, args)
+        self.kubeconfig = pulumi.Output.all(self.eks.name, self.eks.endpoint, self.eks.certificate_authority).apply(
+            lambda a: kubeconfig(a[0], a[1], _field(a[2], "data"), account.region)
+        )
+        self.k8s_provider: k8s.Provider | None = None
+        if args.kubernetes_phase:
+            self._in_cluster(name, args)
 
         self.register_outputs(
             {
@@ -273,6 +290,12 @@ class Cluster(pulumi.ComponentResource):
                 ip_protocol="tcp", from_port=443, to_port=443)
         ingress("nodes-from-cp-high", nodes, "Kubelet (10250) and webhooks from the control plane", referenced_security_group_id=cp,
                 ip_protocol="tcp", from_port=1025, to_port=65535)
+        for i, group in enumerate(cfg.deployer_security_group_ids):
+            ingress(f"cp-from-deployer-sg-{i}", cp, f"Kubernetes API from deployer security group {group}",
+                    referenced_security_group_id=group, ip_protocol="tcp", from_port=443, to_port=443)
+        for i, cidr in enumerate(cfg.deployer_cidrs):
+            ingress(f"cp-from-deployer-cidr-{i}", cp, f"Kubernetes API from deployers in {cidr}", cidr_ipv4=cidr,
+                    ip_protocol="tcp", from_port=443, to_port=443)
         ingress("nodes-from-nodes", nodes, "Pod-to-pod and node-to-node traffic", referenced_security_group_id=nodes, ip_protocol="-1")
         egress("nodes-to-vpc", nodes, "Nodes and pods to the VPC (data tier, endpoints, control plane)", cidr_ipv4=args.vpc_cidr,
                ip_protocol="-1")
@@ -336,17 +359,16 @@ class Cluster(pulumi.ComponentResource):
         }
 
         # The auto-scaling service-linked role launches the nodes, so it must be able to use
-        # the volume key; a grant gives it that without widening the shared key policy.
+        # the volume key; a grant gives it that without widening the shared key policy. KMS
+        # rejects a grantee that does not exist yet, so the grant waits for the role.
+        roles = args.service_roles
         self.ebs_key_grant = aws.kms.Grant(
             f"{name}-ebs-asg-grant",
             key_id=self.ebs_key.key.key_id,
-            grantee_principal=(
-                f"arn:{account.partition}:iam::{account.account_id}:role/aws-service-role/"
-                f"autoscaling.{account.dns_suffix}/AWSServiceRoleForAutoScaling"
-            ),
+            grantee_principal=role_arn(account, "autoscaling"),
             operations=["Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
                         "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant"],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=roles.dependencies("autoscaling") if roles else []),
         )
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes-lt",
@@ -416,14 +438,13 @@ class Cluster(pulumi.ComponentResource):
 
     def _in_cluster(self, name: str, args: ClusterArgs) -> None:
         cfg, account = args.config, args.account
-        self.kubeconfig = pulumi.Output.all(self.eks.name, self.eks.endpoint, self.eks.certificate_authority).apply(
-            lambda a: kubeconfig(a[0], a[1], _field(a[2], "data"), account.region)
-        )
+        # Every in-cluster resource goes through this provider, so waiting here orders all of
+        # them after the access entries and policy associations that let the deployer in.
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.admin_access),
         )
         in_cluster = pulumi.ResourceOptions(
             parent=self, provider=self.k8s_provider, depends_on=[self.node_group, self.addons["coredns"]]

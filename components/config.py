@@ -408,6 +408,178 @@ class NetworkConfig:
 # =========================================================================== sections
 # Each area owns the region between its markers (parallel work stays conflict-free).
 
+# --- section: alerting (priorities, windows, thresholds, scrape settings) ---
+
+Priority = Literal["P1", "P2", "P3"]
+AlertSeverity = Literal["critical", "warning"]
+PAGING_PRIORITIES = ("P1", "P2")
+"""P1 and P2 page (PagerDuty and the critical Slack channel); P3 opens a ticket (Slack and e-mail)."""
+SLO_WINDOW = "30d"
+"""The window every SLO is measured over: the longest range the SLI recording rules read."""
+
+
+class AlertTier:
+    """The knobs of one alert rule: the threshold it compares, how long it must hold, how loud, who hears it.
+
+    Each tier class (below) carries its own production defaults; ``ratio`` tiers compare a share in [0, 1].
+    """
+
+    ratio = False
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        seconds = duration_seconds(self.for_)
+        if seconds is None or self.for_.endswith("ms"):
+            problems.append(Problem(f"{key}.for", self.for_, "must be a duration such as 5m (0m fires at the first evaluation)"))
+        elif seconds > 86400:
+            problems.append(Problem(f"{key}.for", self.for_, "must be at most 1d (a longer hold hides the incident)"))
+        threshold = getattr(self, "threshold", None)
+        if threshold is not None:
+            if threshold <= 0:
+                problems.append(Problem(f"{key}.threshold", threshold, "must be positive"))
+            elif self.ratio and not 0 < threshold < 1:
+                problems.append(Problem(f"{key}.threshold", threshold, "is a share: strictly between 0 and 1 (0.01 = 1%)"))
+        if self.severity == "critical" and self.priority not in PAGING_PRIORITIES:
+            problems.append(Problem(f"{key}.priority", self.priority, "a critical alert pages: use P1 or P2, or make it a warning"))
+
+    @property
+    def pages(self) -> bool:
+        return self.priority in PAGING_PRIORITIES
+
+
+def _tier(cls_name: str, what: str, *, threshold: float | None, unit: str = "", for_: str, severity: str, priority: str,
+          ratio: bool = False, enabled: bool | None = None) -> type:
+    """A tier class whose fields default to one alert's production values (shown in docs/config.md)."""
+    fields: list[tuple[str, Any, Any]] = []
+    if enabled is not None:
+        fields.append(("enabled", bool, doc("Whether the rule is deployed.", enabled)))
+    if threshold is not None:
+        fields.append(("threshold", float, doc(f"Fires above (or below, as the alert says) this value: {unit}.", threshold)))
+    fields += [
+        ("for_", str, doc("How long the condition must hold before the alert fires (`0m`: at the first evaluation).", for_)),
+        ("severity", AlertSeverity, doc("`critical` or `warning` (a critical alert silences the warning of the same name).", severity)),
+        ("priority", Priority, doc("`P1`/`P2` page (PagerDuty + critical Slack), `P3` opens a ticket (Slack + e-mail).", priority)),
+    ]
+    cls = dataclasses.make_dataclass(cls_name, fields, bases=(AlertTier,), frozen=True, namespace={"ratio": ratio, "__doc__": what})
+    cls.__module__ = __name__
+    return cls
+
+
+# Per catalog service (`golive:services[].alerting`); defaults are the platform's own values.
+ServiceDownTier = _tier("ServiceDownTier", "ServiceDown: no scrape target of the service answers.",
+                        threshold=None, for_="1m", severity="critical", priority="P1")
+ErrorRateCriticalTier = _tier("ErrorRateCriticalTier", "HighErrorRate (critical): share of 5xx responses over 5 minutes.",
+                              threshold=0.10, unit="share of requests answered 5xx over 5m", ratio=True, for_="5m",
+                              severity="critical", priority="P1")
+ErrorRateWarningTier = _tier("ErrorRateWarningTier", "HighErrorRate (warning): share of 5xx responses over 5 minutes.",
+                             threshold=0.01, unit="share of requests answered 5xx over 5m", ratio=True, for_="10m",
+                             severity="warning", priority="P3")
+LatencyCriticalTier = _tier("LatencyCriticalTier", "HighLatency (critical): p99 request latency over 5 minutes.",
+                            threshold=2.0, unit="p99 latency in seconds", for_="10m", severity="critical", priority="P1")
+LatencyWarningTier = _tier("LatencyWarningTier", "HighLatency (warning): p95 request latency over 5 minutes.",
+                           threshold=1.0, unit="p95 latency in seconds", for_="15m", severity="warning", priority="P3")
+ProbeFailedTier = _tier("ProbeFailedTier", "EndpointProbeFailed: the blackbox probe of the health URL fails.",
+                        threshold=None, for_="2m", severity="critical", priority="P1")
+DatabasePoolTier = _tier("DatabasePoolTier", "DatabaseConnectionPoolSaturated: a pod's share of its pool in use.",
+                         threshold=0.9, unit="share of the pod's database pool in use", ratio=True, for_="5m",
+                         severity="warning", priority="P3")
+CircuitBreakerTier = _tier("CircuitBreakerTier", "CircuitBreakerOpen: a breaker to a dependency is open (state 1).",
+                           threshold=None, for_="2m", severity="warning", priority="P3")
+QueueDepthTier = _tier("QueueDepthTier", "RequestQueueBackpressure: requests waiting in a pod's queue.",
+                       threshold=100.0, unit="queued requests", for_="5m", severity="warning", priority="P3")
+FailedLoginTier = _tier("FailedLoginTier", "FailedLoginSpike: failed logins over 5 minutes.",
+                        threshold=50.0, unit="failed logins in 5m", for_="0m", severity="warning", priority="P3")
+MemoryWarningTier = _tier("MemoryWarningTier", "PodMemoryHigh (warning): a container's working set of its memory limit.",
+                          threshold=0.8, unit="share of the memory limit", ratio=True, for_="10m", severity="warning", priority="P3")
+MemoryCriticalTier = _tier("MemoryCriticalTier", "PodMemoryHigh (critical): a container's working set of its memory limit.",
+                           threshold=0.9, unit="share of the memory limit", ratio=True, for_="5m", severity="critical", priority="P1")
+CpuWarningTier = _tier("CpuWarningTier", "PodCpuHigh (warning): a container's CPU use of its limit over 5 minutes.",
+                       threshold=0.8, unit="share of the CPU limit", ratio=True, for_="10m", severity="warning", priority="P3")
+CpuCriticalTier = _tier("CpuCriticalTier", "PodCpuHigh (critical): a container's CPU use of its limit over 5 minutes.",
+                        threshold=0.95, unit="share of the CPU limit", ratio=True, for_="15m", severity="critical", priority="P1")
+MetricsAbsentTier = _tier("MetricsAbsentTier", "ServiceMetricsAbsent: Prometheus has no scrape target of the service at all.",
+                          threshold=None, for_="10m", severity="critical", priority="P2")
+ErrorBudgetLowTier = _tier("ErrorBudgetLowTier", "SLOErrorBudgetLow: share of the 30-day error budget left, per SLI.",
+                           threshold=0.2, unit="share of the 30-day error budget remaining", ratio=True, for_="15m",
+                           severity="warning", priority="P3")
+AvailabilityAtRiskTier = _tier("AvailabilityAtRiskTier", "SLOAvailabilityAtRisk: 30-day availability close to the objective.",
+                               threshold=0.05, unit="percentage points above the availability objective (0.05: 99.9% warns under 99.95%)",
+                               for_="15m", severity="warning", priority="P3")
+TradeExecutionTier = _tier("TradeExecutionTier", "TradeExecutionFailures: share of trade executions that fail (trade_executions_total).",
+                           threshold=0.01, unit="share of trade executions with outcome failure over 5m", ratio=True, for_="5m",
+                           severity="critical", priority="P1", enabled=False)
+
+
+@dataclass(frozen=True)
+class ServiceAlertingConfig:
+    """Alert rules of one catalog service (``golive:services[].alerting``): each rule's threshold, hold, severity, priority."""
+
+    service_down: ServiceDownTier = doc("ServiceDown.", default_factory=ServiceDownTier)
+    metrics_absent: MetricsAbsentTier = doc("ServiceMetricsAbsent.", default_factory=MetricsAbsentTier)
+    error_rate_critical: ErrorRateCriticalTier = doc("HighErrorRate, critical tier.", default_factory=ErrorRateCriticalTier)
+    error_rate_warning: ErrorRateWarningTier = doc("HighErrorRate, warning tier.", default_factory=ErrorRateWarningTier)
+    latency_critical: LatencyCriticalTier = doc("HighLatency, critical tier (p99).", default_factory=LatencyCriticalTier)
+    latency_warning: LatencyWarningTier = doc("HighLatency, warning tier (p95).", default_factory=LatencyWarningTier)
+    probe_failed: ProbeFailedTier = doc("EndpointProbeFailed.", default_factory=ProbeFailedTier)
+    database_pool: DatabasePoolTier = doc("DatabaseConnectionPoolSaturated.", default_factory=DatabasePoolTier)
+    circuit_breaker: CircuitBreakerTier = doc("CircuitBreakerOpen.", default_factory=CircuitBreakerTier)
+    queue_depth: QueueDepthTier = doc("RequestQueueBackpressure.", default_factory=QueueDepthTier)
+    failed_logins: FailedLoginTier = doc("FailedLoginSpike.", default_factory=FailedLoginTier)
+    memory_warning: MemoryWarningTier = doc("PodMemoryHigh of the service's pods, warning tier.", default_factory=MemoryWarningTier)
+    memory_critical: MemoryCriticalTier = doc("PodMemoryHigh of the service's pods, critical tier.", default_factory=MemoryCriticalTier)
+    cpu_warning: CpuWarningTier = doc("PodCpuHigh of the service's pods, warning tier.", default_factory=CpuWarningTier)
+    cpu_critical: CpuCriticalTier = doc("PodCpuHigh of the service's pods, critical tier.", default_factory=CpuCriticalTier)
+    error_budget_low: ErrorBudgetLowTier = doc("SLOErrorBudgetLow (both SLIs).", default_factory=ErrorBudgetLowTier)
+    availability_at_risk: AvailabilityAtRiskTier = doc("SLOAvailabilityAtRisk.", default_factory=AvailabilityAtRiskTier)
+    trade_executions: TradeExecutionTier = doc("TradeExecutionFailures (off unless the service counts trade_executions_total).",
+                                               default_factory=TradeExecutionTier)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        _two_tiers(key, ((self.error_rate_warning, self.error_rate_critical, "errorRate"), (self.memory_warning, self.memory_critical, "memory"),
+                         (self.cpu_warning, self.cpu_critical, "cpu")), problems)
+        _two_tiers(key, ((self.latency_warning, self.latency_critical, "latency"),), problems, compare=False)
+
+
+def _two_tiers(key: str, pairs: Sequence[tuple[Any, Any, str]], problems: list[Problem], compare: bool = True) -> None:
+    """An alert with a warning and a critical tier: the warning is a warning, the critical a critical, and comes first."""
+    for low, high, what in pairs:
+        for tier, level in ((low, "warning"), (high, "critical")):
+            if tier.severity != level:
+                problems.append(Problem(f"{key}.{what}{level.capitalize()}.severity", tier.severity,
+                                        f"is the {level} tier of a two-tier alert; change its priority to page it or not"))
+        if compare and low.threshold >= high.threshold:
+            problems.append(Problem(f"{key}.{what}Warning.threshold", low.threshold,
+                                    f"must be below {what}Critical.threshold ({high.threshold:g}): the warning comes first"))
+
+
+@dataclass(frozen=True)
+class ServiceMetricsConfig:
+    """How Prometheus scrapes a catalog service (``golive:services[].metrics``), rendered into its ServiceMonitor."""
+
+    path: str = doc("HTTP path of the Prometheus metrics.", "/metrics")
+    port: int = doc("Container port serving the metrics; 0: the service's `port`.", 0)
+    interval: str = doc("Scrape interval, 5s to 1m (the 5-minute rate windows need at least 5 samples).", "15s")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not self.path.startswith("/") or any(c.isspace() or c in "?#" for c in self.path):
+            problems.append(Problem(f"{key}.path", self.path, "must be an absolute URL path starting with '/', without query or fragment"))
+        if not 0 <= self.port <= 65535:
+            problems.append(Problem(f"{key}.port", self.port, "must be a TCP port (1-65535), or 0 for the service's port"))
+        seconds = duration_seconds(self.interval)
+        if seconds is None or not 5 <= seconds <= 60:
+            problems.append(Problem(f"{key}.interval", self.interval, "must be a duration from 5s to 1m"))
+
+    def port_of(self, service_port: int) -> int:
+        return self.port or service_port
+
+    @property
+    def timeout(self) -> str:
+        """The scrape timeout: the interval, at most 10s (Prometheus refuses a timeout longer than the interval)."""
+        seconds = int(duration_seconds(self.interval) or 10)
+        return f"{min(seconds, 10)}s"
+
+
+# --- end section: alerting --------------------------------------------------
+
 # --- section: catalog (issue 4) ---------------------------------------------
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -485,6 +657,9 @@ class ServiceConfig:
     max_replicas: int = doc("HPA maximum replicas.", 10)
     cpu_target: int = doc("HPA target CPU utilisation, percent.", 70)
     slo: SloConfig = doc("Service level objectives.", default_factory=SloConfig)
+    metrics: ServiceMetricsConfig = doc("How Prometheus scrapes the service.", default_factory=ServiceMetricsConfig)
+    alerting: ServiceAlertingConfig = doc("The service's alert rules: thresholds, holds, severities, priorities.",
+                                          default_factory=ServiceAlertingConfig)
     tracing: ServiceTracingConfig = doc("Which traces are kept (tail-based sampling in the trace gateway).",
                                         default_factory=ServiceTracingConfig)
     delivery: Literal["canary", "blueGreen", "none"] = doc(
@@ -535,6 +710,16 @@ def _catalog_unique(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> 
                 problems.append(Problem(f"{key}.host", service.host,
                                         f"host and pathPrefix {service.path_prefix!r} duplicate services[{routes[route]}]"))
             routes.setdefault(route, i)
+
+
+@cross_check
+def _catalog_alerting(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """SLOAvailabilityAtRisk warns under objective + margin: that line must stay below 100%."""
+    for i, service in enumerate(config.services):
+        margin = service.alerting.availability_at_risk.threshold
+        if service.slo.availability + margin >= 100:
+            problems.append(Problem(f"{NAMESPACE}:services[{i}].alerting.availabilityAtRisk.threshold", margin,
+                                    f"objective {service.slo.availability:g}% + {margin:g} points reaches 100%: the alert would always fire"))
 
 
 # --- end section: catalog ---------------------------------------------------
@@ -591,6 +776,14 @@ class ClusterConfig:
     )
     endpoint_public_access: bool = doc("Open the Kubernetes API endpoint to the internet (restricted to publicAccessCidrs).", False)
     public_access_cidrs: tuple[str, ...] = doc("CIDRs allowed to reach a public endpoint; never 0.0.0.0/0 in production.", ())
+    deployer_security_group_ids: tuple[str, ...] = doc(
+        "Security groups in this VPC (e.g. a self-hosted CI runner's) admitted to the private Kubernetes API on 443, "
+        "besides the nodes and the admin VPN.", ()
+    )
+    deployer_cidrs: tuple[str, ...] = doc(
+        "CIDRs inside golive:network.vpcCidr admitted to the private Kubernetes API on 443 (a runner subnet you added "
+        "to the VPC); sources outside the VPC have no route to the private subnets, so they connect through the VPN.", ()
+    )
     log_retention_days: int = doc("Retention of the control-plane log group, in days.", 365)
     instance_types: tuple[str, ...] = doc("Node instance types (the autoscaler picks among them).", ("m6i.large", "m6a.large", "m5.large"))
     ami_type: str = doc("EKS-optimized AMI family of the nodes.", "AL2023_x86_64_STANDARD")
@@ -622,6 +815,11 @@ class ClusterConfig:
             net = parse_cidr(f"{cidr_key}[{i}]", cidr, problems)
             if net is not None and net.prefixlen == 0 and ctx.production:
                 problems.append(Problem(f"{cidr_key}[{i}]", cidr, "a production cluster's API endpoint may never be open to the whole internet"))
+        for i, group in enumerate(self.deployer_security_group_ids):
+            if not re.fullmatch(r"sg-[0-9a-f]{8}([0-9a-f]{9})?", group):
+                problems.append(Problem(f"{key}.deployerSecurityGroupIds[{i}]", group, "must be a security group id such as sg-0123456789abcdef0"))
+        for i, cidr in enumerate(self.deployer_cidrs):
+            parse_cidr(f"{key}.deployerCidrs[{i}]", cidr, problems)
         if self.public_access_cidrs and not self.endpoint_public_access:
             problems.append(Problem(cidr_key, list(self.public_access_cidrs), "only applies with endpointPublicAccess: true"))
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -757,7 +955,11 @@ class DatabaseConfig:
         "same retention (the instance is tagged backup=true): in production it must equal golive:backup.continuousRetentionDays.",
         35,
     )
-    backup_window: str = doc("Daily backup window, UTC (`hh:mm-hh:mm`, at least 30 minutes).", "02:00-03:00")
+    backup_window: str = doc(
+        "Daily backup window, UTC (`hh:mm-hh:mm`, at least 30 minutes); apart from the start window of the AWS Backup "
+        "plan (golive:backup.schedule, 02:00 by default), so RDS's own snapshot and AWS Backup's never run at once.",
+        "00:00-01:00",
+    )
     maintenance_window: str = doc(
         "Weekly maintenance window, UTC (`ddd:hh:mm-ddd:hh:mm`, at least 30 minutes, not overlapping the backup window).",
         "sun:04:00-sun:05:00",
@@ -1084,6 +1286,24 @@ class VpnConfig:
 
 
 @dataclass(frozen=True)
+class AwsConfigConfig:
+    """AWS Config, which Security Hub's FSBP and CIS controls evaluate (``golive:security.awsConfig``)."""
+
+    recorder_name: str = doc("Name of the configuration recorder and delivery channel (an adopted recorder keeps its own).", "default")
+    delivery_frequency: Literal["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"] = doc(
+        "How often AWS Config delivers configuration snapshots to its bucket.", "TwentyFour_Hours")
+    expiry_days: int = doc("Days configuration history and snapshots stay in the delivery bucket.", 2557)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,256}", self.recorder_name):
+            problems.append(Problem(f"{key}.recorderName", self.recorder_name, "must be 1-256 letters, digits, '.', '_' or '-'"))
+        if self.expiry_days < 1:
+            problems.append(Problem(f"{key}.expiryDays", self.expiry_days, "must be at least 1"))
+        elif ctx.production and self.expiry_days < 365:
+            problems.append(Problem(f"{key}.expiryDays", self.expiry_days, "production keeps configuration history at least 365 days"))
+
+
+@dataclass(frozen=True)
 class SecurityConfig:
     """CloudTrail, GuardDuty, Security Hub, admin VPN (``golive:security``)."""
 
@@ -1101,6 +1321,7 @@ class SecurityConfig:
         "How often GuardDuty publishes updated findings.", "FIFTEEN_MINUTES"
     )
     vpn: VpnConfig = doc("Admin Client VPN.", default_factory=VpnConfig)
+    aws_config: AwsConfigConfig = doc("AWS Config recorder and its delivery bucket.", default_factory=AwsConfigConfig)
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx,
@@ -1301,6 +1522,56 @@ class LogsConfig:
         _check_rotation_days(f"{key}.masterPasswordRotationDays", self.master_password_rotation_days, problems)
 
 
+RedisDownTier = _tier("RedisDownTier", "RedisDown: redis-exporter cannot reach the ElastiCache primary.",
+                      threshold=None, for_="1m", severity="critical", priority="P1")
+DatabaseDownTier = _tier("DatabaseDownTier", "DatabaseConnectionFailures: postgres-exporter cannot connect to the database.",
+                         threshold=None, for_="2m", severity="critical", priority="P1")
+TargetDownTier = _tier("TargetDownTier", "TargetDown: share of a scrape job's targets that do not answer.",
+                       threshold=0.1, unit="share of the job's targets down", ratio=True, for_="10m", severity="warning", priority="P3")
+ExporterAbsentTier = _tier("ExporterAbsentTier", "ExporterAbsent: an exporter's metrics are gone (its rules cannot fire).",
+                           threshold=None, for_="10m", severity="warning", priority="P3")
+ProbeAbsentTier = _tier("ProbeAbsentTier", "ProbeAbsent: a blackbox probe reports nothing (its probe alerts cannot fire).",
+                        threshold=None, for_="10m", severity="warning", priority="P3")
+FluentBitOutputTier = _tier("FluentBitOutputTier", "FluentBitOutputFailing: Fluent Bit drops records or gives up retrying them.",
+                            threshold=None, for_="10m", severity="warning", priority="P3")
+FluentBitStalledTier = _tier("FluentBitStalledTier", "FluentBitNoOutput: no Fluent Bit pod has shipped a record for 15 minutes.",
+                             threshold=None, for_="15m", severity="warning", priority="P3")
+OpenSearchRedTier = _tier("OpenSearchRedTier", "OpenSearchClusterRed: a primary shard is unassigned (CloudWatch ClusterStatus.red).",
+                          threshold=None, for_="5m", severity="critical", priority="P2")
+OpenSearchYellowTier = _tier("OpenSearchYellowTier", "OpenSearchClusterYellow: a replica shard is unassigned.",
+                             threshold=None, for_="30m", severity="warning", priority="P3")
+OpenSearchWritesBlockedTier = _tier("OpenSearchWritesBlockedTier", "OpenSearchWritesBlocked: the domain refuses writes (ClusterIndexWritesBlocked).",
+                                    threshold=None, for_="5m", severity="critical", priority="P2")
+OpenSearchStorageTier = _tier("OpenSearchStorageTier", "OpenSearchStorageLow: free storage of the fullest data node.",
+                              threshold=0.2, unit="share of a data node's volume still free", ratio=True, for_="15m",
+                              severity="warning", priority="P3")
+
+
+@dataclass(frozen=True)
+class PlatformAlertsConfig:
+    """Alert rules of the shared platform (``golive:monitoring.platformAlerts``); catalog services have their own."""
+
+    redis_down: RedisDownTier = doc("RedisDown.", default_factory=RedisDownTier)
+    database_down: DatabaseDownTier = doc("DatabaseConnectionFailures.", default_factory=DatabaseDownTier)
+    target_down: TargetDownTier = doc("TargetDown, for every scrape job.", default_factory=TargetDownTier)
+    exporter_absent: ExporterAbsentTier = doc("ExporterAbsent, for every exporter.", default_factory=ExporterAbsentTier)
+    probe_absent: ProbeAbsentTier = doc("ProbeAbsent, for every blackbox probe.", default_factory=ProbeAbsentTier)
+    fluent_bit_output: FluentBitOutputTier = doc("FluentBitOutputFailing.", default_factory=FluentBitOutputTier)
+    fluent_bit_stalled: FluentBitStalledTier = doc("FluentBitNoOutput.", default_factory=FluentBitStalledTier)
+    opensearch_red: OpenSearchRedTier = doc("OpenSearchClusterRed.", default_factory=OpenSearchRedTier)
+    opensearch_yellow: OpenSearchYellowTier = doc("OpenSearchClusterYellow.", default_factory=OpenSearchYellowTier)
+    opensearch_writes_blocked: OpenSearchWritesBlockedTier = doc("OpenSearchWritesBlocked.", default_factory=OpenSearchWritesBlockedTier)
+    opensearch_storage: OpenSearchStorageTier = doc("OpenSearchStorageLow.", default_factory=OpenSearchStorageTier)
+    memory_warning: MemoryWarningTier = doc("PodMemoryHigh outside the catalog's namespaces, warning tier.", default_factory=MemoryWarningTier)
+    memory_critical: MemoryCriticalTier = doc("PodMemoryHigh outside the catalog's namespaces, critical tier.",
+                                              default_factory=MemoryCriticalTier)
+    cpu_warning: CpuWarningTier = doc("PodCpuHigh outside the catalog's namespaces, warning tier.", default_factory=CpuWarningTier)
+    cpu_critical: CpuCriticalTier = doc("PodCpuHigh outside the catalog's namespaces, critical tier.", default_factory=CpuCriticalTier)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        _two_tiers(key, ((self.memory_warning, self.memory_critical, "memory"), (self.cpu_warning, self.cpu_critical, "cpu")), problems)
+
+
 _MON_IMAGE = re.compile(r"[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+(@sha256:[0-9a-f]{64})?")
 
 
@@ -1390,7 +1661,8 @@ class MonitoringConfig:
     prometheus_replicas: int = doc("Prometheus replicas (HA pair scraping the same targets).", 2)
     scrape_interval: str = doc("Default scrape interval.", "15s")
     evaluation_interval: str = doc("Rule evaluation interval.", "30s")
-    retention: str = doc("Prometheus retention time; at least 15d in production.", "15d")
+    retention: str = doc("Prometheus retention time: at least the 30-day SLO window when the catalog has services "
+                         "(the 30-day SLIs and budgets read that far back), and at least 15d in production.", "35d")
     retention_size: str = doc("Prometheus retention size (oldest blocks go first), below the volume size.", "100GB")
     prometheus_volume_size: str = doc("Persistent volume per Prometheus replica.", "150Gi")
     alertmanager_replicas: int = doc("Alertmanager replicas (gossip cluster).", 3)
@@ -1400,6 +1672,7 @@ class MonitoringConfig:
     probe_interval: str = doc("Interval of the blackbox probes of the catalog's URLs.", "30s")
     alerting: AlertingConfig = doc("Alert receivers' non-secret settings.", default_factory=AlertingConfig)
     logs: LogsConfig = doc("OpenSearch logs.", default_factory=LogsConfig)
+    platform_alerts: PlatformAlertsConfig = doc("The shared platform's alert rules.", default_factory=PlatformAlertsConfig)
     tracing: TracingConfig = doc("Distributed tracing: OpenTelemetry gateway and tail sampler, Jaeger v2.", default_factory=TracingConfig)
     search_setup: SearchSetupConfig = doc("The Job applying the logs domain's retention and writer roles.",
                                           default_factory=SearchSetupConfig)
@@ -1432,6 +1705,16 @@ class MonitoringConfig:
             if getattr(self, name) < least:
                 problems.append(Problem(f"{key}.{camel(name)}", getattr(self, name),
                                         f"must be at least {least}{' in production' if ctx.production else ''}"))
+
+
+@cross_check
+def _retention_covers_slo_window(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """A 30-day SLI over a Prometheus that keeps 15 days silently reads 15 days: retention must cover the window."""
+    retention = duration_seconds(config.monitoring.retention)
+    if config.services and retention is not None and retention < (duration_seconds(SLO_WINDOW) or 0):
+        problems.append(Problem(f"{NAMESPACE}:monitoring.retention", config.monitoring.retention,
+                                f"must be at least the SLO window ({SLO_WINDOW}): the SLIs, error budgets and their alerts read "
+                                f"{SLO_WINDOW} back (policy monitoring-retention-covers-rule-windows)"))
 
 
 # --- end section: monitoring ------------------------------------------------
@@ -1502,7 +1785,10 @@ class BackupConfig:
     vault_lock_compliance_after_days: int | None = doc(
         "Unset: Vault Lock in governance mode (removable with IAM permission). Set (>= 3): the lock becomes "
         "immutable compliance mode after this grace period; irreversible.", None)
-    notification_emails: tuple[str, ...] = doc("E-mail addresses subscribed to failed/expired backup job notifications.", ())
+    notification_emails: tuple[str, ...] = doc(
+        "E-mail addresses subscribed to failed/expired backup job notifications; at least one in production "
+        "(the on-call route also gets BackupJobFailed from the monitoring stack); the default is the alerting e-mail's.",
+        ("platform-oncall@golive.example",))
 
     MAX_CONTINUOUS_DAYS = 35
     MIN_PRODUCTION_RETENTION_DAYS = 30
@@ -1579,6 +1865,55 @@ class BackupConfig:
         for i, email in enumerate(self.notification_emails):
             if not _EMAIL.fullmatch(email):
                 add(f"notificationEmails[{i}]", email, "must be an e-mail address")
+        if ctx.production and not self.notification_emails:
+            add("notificationEmails", [], "a production stack subscribes at least one address to the backup job "
+                "notifications, or a failed backup reaches nobody by e-mail")
+
+
+def backup_start_windows(schedule: str, start_window_minutes: int) -> tuple[str, ...] | None:
+    """The daily UTC windows (``hh:mm-hh:mm``) in which a ``cron(...)`` backup rule may start its jobs.
+
+    Only fixed minute and hour fields (hours may be a comma list) can be read this way; for
+    anything else (``*``, ranges, steps) None. Day fields are ignored: a rule that runs on
+    some days only is checked as if it ran daily, the stricter reading.
+    """
+    match = re.fullmatch(r"cron\((\d{1,2}) (\d{1,2}(?:,\d{1,2})*) \S+ \S+ \S+ \S+\)", schedule)
+    if not match or start_window_minutes < 1:
+        return None
+    minute, hours = int(match.group(1)), [int(h) for h in match.group(2).split(",")]
+    if minute > 59 or any(h > 23 for h in hours):
+        return None
+    windows = []
+    for hour in hours:
+        start = hour * 60 + minute
+        end = (start + min(start_window_minutes, 24 * 60 - 1)) % (24 * 60)
+        windows.append(f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}")
+    return tuple(windows)
+
+
+@cross_check
+def _backup_apart_from_database_windows(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """AWS Backup's daily rule must not start its jobs inside the RDS backup or maintenance window.
+
+    The plan backs up the RDS instance (tagged backup=true): a snapshot job started while RDS
+    takes its automated backup, or while maintenance runs, waits or fails.
+    """
+    backup, database = config.backup, config.database
+    starts = backup_start_windows(backup.schedule, backup.start_window_minutes)
+    key = f"{NAMESPACE}:backup.schedule"
+    if starts is None:
+        if _BACKUP_CRON.fullmatch(backup.schedule):
+            problems.append(Problem(key, backup.schedule, "use a fixed minute and hour (e.g. cron(0 2 * * ? *)) so its start "
+                                    "window can be kept apart from golive:database.backupWindow"))
+        return
+    for name, window in (("backupWindow", database.backup_window), ("maintenanceWindow", database.maintenance_window)):
+        try:
+            clash = [w for w in starts if windows_overlap(w, window)]
+        except ValueError:
+            continue  # the window's own format problem is reported by the database section
+        if clash:
+            problems.append(Problem(key, backup.schedule, f"its start window {clash[0]} (UTC, startWindowMinutes "
+                                    f"{backup.start_window_minutes}) overlaps golive:database.{name} {window}: stagger them"))
 
 
 @cross_check
@@ -1632,17 +1967,44 @@ DEFAULT_CANARY_STEPS = (
 )
 
 
+# The release of the traffic-router plugin (delivery/alb-traffic-router) the controller runs by default: the linux/amd64
+# binary (the nodes are amd64) that .github/workflows/release-plugin.yml publishes for the tag
+# alb-traffic-router-v<version>. tests/test_delivery_plugin.py builds it reproducibly and proves this SHA-256 is that
+# build's, and the release workflow refuses to publish a binary whose SHA-256 differs.
+TRAFFIC_ROUTER_VERSION = "0.1.0"
+TRAFFIC_ROUTER_RELEASES = "https://github.com/golive-platform/golive/releases/download"
+TRAFFIC_ROUTER_ASSET = "alb-traffic-router-linux-amd64"
+TRAFFIC_ROUTER_SHA256 = "0de3771d9188792b3cdd99d85a837cd3e3a69de3c7756a888fa629885aa97fcf"
+
+
+@dataclass(frozen=True)
+class TrafficRouterPluginConfig:
+    """The plugin binary Argo Rollouts downloads and checks (``golive:delivery.trafficRouterPlugin``)."""
+
+    location: str = doc(
+        "https:// URL of the plugin's linux/amd64 binary; the default is golive's current release.",
+        f"{TRAFFIC_ROUTER_RELEASES}/alb-traffic-router-v{TRAFFIC_ROUTER_VERSION}/{TRAFFIC_ROUTER_ASSET}")
+    sha256: str = doc("SHA-256 of that binary (64 lowercase hex digits): the controller runs the plugin only if the download "
+                      "has it; the default is the release's.", TRAFFIC_ROUTER_SHA256)
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if not re.fullmatch(r"https://[^\s/?#]+/\S+", self.location):
+            problems.append(Problem(f"{key}.location", self.location or _MISSING,
+                                    "must be the https:// URL of the plugin binary (the controller downloads it at start)"))
+        if not _SHA256.fullmatch(self.sha256):
+            problems.append(Problem(f"{key}.sha256", self.sha256 or _MISSING, "must be the binary's SHA-256 (64 lowercase hex "
+                                    "digits): the controller refuses to run a plugin it cannot verify"))
+
+
 @dataclass(frozen=True)
 class DeliveryConfig:
     """Argo Rollouts progressive delivery (``golive:delivery``); see docs/delivery.md."""
 
     namespace: str = doc("Namespace of the Argo Rollouts controller.", "argo-rollouts")
     chart_version: str = doc("argo-rollouts Helm chart version (https://argoproj.github.io/argo-helm), pinned.", "2.40.9")
-    traffic_router_plugin_url: str = doc(
-        "https:// URL of the `golive/alb-listener-rule` traffic-router plugin binary (linux-amd64) that sets the canary "
-        "weights on the service's ALB listener rule. Empty: not installed, canary rollouts cannot shift traffic "
-        "(policy `delivery-traffic-router-installed` reports it).", "")
-    traffic_router_plugin_sha256: str = doc("SHA-256 of that binary (64 hex digits); required with the URL.", "")
+    traffic_router_plugin: TrafficRouterPluginConfig = doc(
+        "The `golive/alb-listener-rule` traffic-router plugin the controller downloads (delivery/alb-traffic-router).",
+        default_factory=TrafficRouterPluginConfig)
     analysis_interval: str = doc("Time between two measurements of an analysis, and the PromQL window of each (at least 1m).", "5m")
     analysis_count: int = doc("Measurements per analysis run (a canary analysis step, a blue-green pre/post-promotion analysis).", 3)
     analysis_failure_limit: int = doc("Failed measurements an analysis tolerates; one more fails it (below analysisCount).", 1)
@@ -1669,14 +2031,6 @@ class DeliveryConfig:
             add("namespace", self.namespace, "must be a DNS label")
         if not re.fullmatch(r"\d+\.\d+\.\d+", self.chart_version):
             add("chartVersion", self.chart_version, "must pin an exact chart version such as 2.40.9 (no ranges)")
-        url, digest = self.traffic_router_plugin_url, self.traffic_router_plugin_sha256
-        if url and not re.fullmatch(r"https://[^\s/]+/\S+", url):
-            add("trafficRouterPluginUrl", url, "must be an https:// URL of the plugin binary")
-        if url and not _SHA256.fullmatch(digest):
-            add("trafficRouterPluginSha256", digest or _MISSING, "must be the binary's SHA-256 (64 lowercase hex digits): "
-                "the controller refuses to run an unverified plugin")
-        if digest and not url:
-            add("trafficRouterPluginSha256", digest, "only applies with trafficRouterPluginUrl")
         interval = delivery_seconds(self.analysis_interval)
         if interval is None or interval < 60:
             add("analysisInterval", self.analysis_interval, "must be a duration of at least 1m (s, m or h): each measurement's "
@@ -1777,6 +2131,86 @@ def _delivery_catalog(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -
 
 
 # --- end section: delivery --------------------------------------------------
+
+# --- section: account ---------------------------------------------------------
+
+PHASES = ("infrastructure", "all")
+
+# The service-linked roles the stack declares, by golive:singletons key (`<key>Role`):
+# the service principal's prefix (the partition's DNS suffix follows) and the role's name, both fixed by AWS.
+SERVICE_LINKED_ROLES: dict[str, tuple[str, str]] = {
+    "autoscaling": ("autoscaling", "AWSServiceRoleForAutoScaling"),
+    "opensearch": ("opensearchservice", "AWSServiceRoleForAmazonOpenSearchService"),
+    "config": ("config", "AWSServiceRoleForConfig"),
+}
+_TAG_VALUE = re.compile(r"[\w .:/=+\-@]{1,256}")
+
+
+@dataclass(frozen=True)
+class SingletonConfig:
+    """What the stack does about one account-wide singleton (``golive:singletons.<name>``)."""
+
+    mode: Literal["create", "adopt", "skip"] = doc(
+        "`create` (the stack creates it; the first `up` fails if it exists), `adopt` (it exists: import it with the "
+        "`pulumi import` commands `golive preflight` prints, between the infrastructure and the all phase) or `skip` "
+        "(managed outside this stack, e.g. by the organization; needs a reason).", "create")
+    reason: str = doc("Why the stack skips it (required with `skip`); the readiness report shows it. An AWS tag value: "
+                      "letters, digits, spaces and _ . : / = + - @.", "")
+
+    def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
+        if self.mode == "skip" and not self.reason.strip():
+            problems.append(Problem(f"{key}.reason", _MISSING, "a skipped singleton needs a reason (who manages it instead)"))
+        elif self.reason and self.mode != "skip":
+            problems.append(Problem(f"{key}.reason", self.reason, f"only applies with mode skip (the mode is {self.mode})"))
+        elif self.reason and not _TAG_VALUE.fullmatch(self.reason):
+            problems.append(Problem(f"{key}.reason", _shown(self.reason), "must be a valid AWS tag value (1-256 letters, "
+                                    "digits, spaces and _ . : / = + - @): it is recorded as the exemption's reason"))
+
+    @property
+    def declared(self) -> bool:
+        """Whether the stack declares the resource at all (in the all phase)."""
+        return self.mode != "skip"
+
+
+@dataclass(frozen=True)
+class SingletonsConfig:
+    """Account-wide singletons that many accounts already have (``golive:singletons``).
+
+    Organizations often enable GuardDuty, Security Hub and AWS Config centrally, and a
+    service-linked role exists once any resource of its service was ever created: creating
+    one again fails the `up`. `python -m golive preflight` says which exist.
+    """
+
+    guardduty_detector: SingletonConfig = doc("The region's GuardDuty detector (and its features).", default_factory=SingletonConfig)
+    security_hub: SingletonConfig = doc("The region's Security Hub subscription (and its standards).", default_factory=SingletonConfig)
+    config_recorder: SingletonConfig = doc(
+        "The region's AWS Config recorder, delivery channel and recorder status.", default_factory=SingletonConfig)
+    autoscaling_role: SingletonConfig = doc(
+        "AWSServiceRoleForAutoScaling: the node volumes' key grant names it, so it must exist before the node group.",
+        default_factory=SingletonConfig)
+    opensearch_role: SingletonConfig = doc(
+        "AWSServiceRoleForAmazonOpenSearchService: a VPC domain needs it before it is created.", default_factory=SingletonConfig)
+    config_role: SingletonConfig = doc("AWSServiceRoleForConfig: the AWS Config recorder records with it.", default_factory=SingletonConfig)
+
+
+@cross_check
+def _deployers_inside_the_vpc(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -> None:
+    """The private subnets' route tables hold the VPC's routes only: a deployer CIDR outside it is never reached."""
+    try:
+        vpc = ipaddress.IPv4Network(config.network.vpc_cidr)
+    except ValueError:
+        return
+    for i, cidr in enumerate(config.cluster.deployer_cidrs):
+        try:
+            net = ipaddress.IPv4Network(cidr)
+        except ValueError:
+            continue  # reported by the cluster section
+        if not net.subnet_of(vpc):
+            problems.append(Problem(f"{NAMESPACE}:cluster.deployerCidrs[{i}]", cidr, f"must lie inside the VPC CIDR {vpc}: "
+                                    "nothing routes other sources to the private API endpoint (use the admin VPN)"))
+
+
+# --- end section: account -----------------------------------------------------
 
 
 # --- section: operational proof (restore tests, game days) -----------------
@@ -1948,6 +2382,10 @@ class StackConfig:
     environment: Literal["production", "staging", "development"] = doc(
         "Stack class; `production` turns on the go-live rules (3 AZs, NAT per AZ, …).", "production"
     )
+    phase: Literal["infrastructure", "all"] = doc(
+        "What the program declares. `infrastructure`: every AWS resource that needs no Kubernetes API (the first `up` of "
+        "a new stack, from anywhere: the private API endpoint is not reachable yet). `all`: everything, run from the admin "
+        "VPN or a deployer inside the VPC. See the README's first deploy.", "all")
     region: str = doc("AWS region of the stack (the explicit provider's region).", "eu-west-1")
     account_id: str = doc("AWS account id the stack deploys to (used for ARNs; no lookup at preview).", "123456789012")
     owner: str = doc("Team owning the stack: the `owner` tag.", "platform-team")
@@ -1965,6 +2403,12 @@ class StackConfig:
     delivery: DeliveryConfig = doc("Progressive delivery.", default_factory=DeliveryConfig)
     restore_testing: RestoreTestingConfig = doc("Restore tests of the backups.", default_factory=RestoreTestingConfig)
     game_days: GameDaysConfig = doc("Fault-injection experiment templates.", default_factory=GameDaysConfig)
+    singletons: SingletonsConfig = doc("Account-wide singletons: create, adopt or skip each.", default_factory=SingletonsConfig)
+
+    @property
+    def kubernetes(self) -> bool:
+        """Whether this phase declares the in-cluster half (everything behind the private Kubernetes API)."""
+        return self.phase == "all"
 
     @property
     def production(self) -> bool:

@@ -21,11 +21,13 @@ TargetGroupBindings and cannot create or change load balancers), so Argo Rollout
 built-in ALB router, which edits an Ingress that the controller turns into its own
 ALB, cannot be used. Each canary service's listener rule instead forwards to two
 target groups (stable 100, canary 0; Pulumi ignores later weight changes) and the
-traffic-router plugin ``golive/alb-listener-rule`` sets the weights with
-``elasticloadbalancing:ModifyRule``; the controller's IRSA role may modify only
-rules tagged ``golive:delivery = canary``, which the Edge sets on exactly those. Canary weights are thus real ALB weights. The plugin binary is
-configured (URL and SHA-256) in ``golive:delivery``; until it is, policy
-``delivery-traffic-router-installed`` reports every canary Rollout it would drive.
+traffic-router plugin ``golive/alb-listener-rule`` (delivery/alb-traffic-router, Go) sets the weights
+with ``elasticloadbalancing:ModifyRule`` after reading the rule with ``DescribeRules``;
+the controller's IRSA role may call only those, and modify only rules tagged
+``golive:delivery = canary``, which the Edge sets on exactly those. Canary weights are
+thus real ALB weights. The controller downloads the plugin's release and checks its
+SHA-256 (``golive:delivery.trafficRouterPlugin``); each canary Rollout carries the
+plugin's configuration: the rule, the two target groups and the region.
 
 The controller is a pinned Helm v3 release; Prometheus scrapes it through a
 ServiceMonitor (``honorLabels``, so ``namespace`` and ``name`` are the Rollout's), and
@@ -43,7 +45,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.config import AwsAccount, CanaryStep, DeliveryConfig, ServiceConfig, StackConfig, delivery_seconds
+from components.config import (
+    TRAFFIC_ROUTER_VERSION,
+    AwsAccount,
+    CanaryStep,
+    DeliveryConfig,
+    ServiceConfig,
+    StackConfig,
+    delivery_seconds,
+)
 from components.edge import CANARY_RULE_TAG
 from components.irsa import service_account_role
 from components.monitoring import rules
@@ -164,8 +174,8 @@ def analysis_seconds(cfg: DeliveryConfig) -> int:
 def rollout_strategy(service: ServiceConfig, cfg: DeliveryConfig, routing: Mapping[str, Any] | None) -> dict:
     """``spec.strategy`` of the service's Rollout.
 
-    ``routing`` (listenerRuleArn, stableTargetGroupArn, canaryTargetGroupArn) is the
-    plugin's configuration; None for a service the ALB does not route (internal), whose
+    ``routing`` (listenerRuleArn, stableTargetGroupArn, canaryTargetGroupArn, region) is
+    the plugin's configuration; None for a service the ALB does not route (internal), whose
     canary share is then the replica ratio.
     """
     if service.delivery == "blueGreen":
@@ -208,23 +218,19 @@ def rollout_spec(service: ServiceConfig, cfg: DeliveryConfig, routing: Mapping[s
 
 
 def controller_policy(account: AwsAccount, canary_rules: bool) -> dict:
-    """The plugin reads the ALB and changes the forward weights of the canary services' rules, nothing else.
+    """What the plugin calls, nothing more: ``DescribeRules`` (SetWeight reads the rule it rewrites, VerifyWeight
+    reads it back) and ``ModifyRule`` on the canary services' rules.
 
     The rules are picked by their tag (``golive:delivery = canary``, set by the Edge on exactly those rules)
-    rather than by ARN: the policy needs no rule to exist first.
+    rather than by ARN: the policy needs no rule to exist first. ``Describe*`` calls take no resource-level
+    permissions, hence ``*``.
     """
     key, value = CANARY_RULE_TAG
     statements: list[dict] = [
         {
-            "Sid": "DescribeLoadBalancing",
+            "Sid": "ReadListenerRules",
             "Effect": "Allow",
-            "Action": [
-                "elasticloadbalancing:DescribeLoadBalancers",
-                "elasticloadbalancing:DescribeListeners",
-                "elasticloadbalancing:DescribeRules",
-                "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTargetHealth",
-            ],
+            "Action": "elasticloadbalancing:DescribeRules",
             "Resource": "*",
         }
     ]
@@ -240,9 +246,13 @@ def controller_policy(account: AwsAccount, canary_rules: bool) -> dict:
 
 
 def chart_values(cfg: DeliveryConfig, role_arn: pulumi.Input[str]) -> dict:
-    """argo-rollouts chart values: HA controller, metrics Service, IRSA, only the plugin golive uses."""
-    plugins = ([{"name": PLUGIN_NAME, "location": cfg.traffic_router_plugin_url, "sha256": cfg.traffic_router_plugin_sha256}]
-               if cfg.traffic_router_plugin_url else [])
+    """argo-rollouts chart values: HA controller, metrics Service, IRSA, only the plugin golive uses.
+
+    The chart mounts an emptyDir at the controller's plugin-bin, so the download works with a read-only root file
+    system; the controller runs the plugin only if the download has the configured SHA-256.
+    """
+    plugin = cfg.traffic_router_plugin
+    plugins = [{"name": PLUGIN_NAME, "location": plugin.location, "sha256": plugin.sha256}]
     return {
         "fullnameOverride": RELEASE_NAME,
         "installCRDs": True,
@@ -358,11 +368,13 @@ class ServiceRouting:
     stable_target_group_arn: pulumi.Input[str]
     canary_target_group_arn: pulumi.Input[str]
 
-    def plugin_config(self) -> dict[str, pulumi.Input[str]]:
+    def plugin_config(self, region: str) -> dict[str, pulumi.Input[str]]:
+        """The plugin's configuration in the Rollout: exactly the fields it accepts (it refuses any other)."""
         return {
             "listenerRuleArn": self.listener_rule_arn,
             "stableTargetGroupArn": self.stable_target_group_arn,
             "canaryTargetGroupArn": self.canary_target_group_arn,
+            "region": region,
         }
 
 
@@ -464,6 +476,8 @@ class Delivery(pulumi.ComponentResource):
 
         self.analysis_templates: dict[str, k8s.apiextensions.CustomResource] = {}
         self.rollouts: dict[str, k8s.apiextensions.CustomResource] = {}
+        # Per canary service the ALB routes: the plugin's configuration in its Rollout (also what a manual rollback needs).
+        self.plugin_configs: dict[str, dict[str, pulumi.Input[str]]] = {}
         for service in args.services:
             if service.delivery == "none":
                 continue
@@ -479,12 +493,14 @@ class Delivery(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after),
             )
             routing = args.routing.get(svc)
+            if routing is not None and service.delivery == "canary":
+                self.plugin_configs[svc] = routing.plugin_config(args.account.region)
             self.rollouts[svc] = k8s.apiextensions.CustomResource(
                 f"{name}-{svc}-rollout",
                 api_version=ROLLOUTS_API,
                 kind="Rollout",
                 metadata={"name": svc, **meta},
-                spec=rollout_spec(service, cfg, routing.plugin_config() if routing and service.delivery == "canary" else None),
+                spec=rollout_spec(service, cfg, self.plugin_configs.get(svc)),
                 # The HPA owns the replica count once the Rollout runs.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, self.analysis_templates[svc]],
                                             ignore_changes=["spec.replicas"]),
@@ -515,11 +531,12 @@ def _yaml(obj: Any) -> str:
     return yaml.dump(obj, Dumper=_DocDumper, sort_keys=False, width=1 << 20).rstrip()
 
 
-def _placeholders(service: ServiceConfig) -> dict[str, str]:
+def _placeholders(service: ServiceConfig, region: str) -> dict[str, str]:
     return {
         "listenerRuleArn": f"<ARN of listener rule golive-{service.name}-rule>",
         "stableTargetGroupArn": f"<ARN of target group golive-{service.name}-tg>",
         "canaryTargetGroupArn": f"<ARN of target group golive-{service.name}-canary-tg>",
+        "region": region,
     }
 
 
@@ -546,7 +563,7 @@ def _service_section(service: ServiceConfig, config: StackConfig) -> list[str]:
     else:
         rows += [("Traffic", "internal service: the canary share is the ratio of canary to stable replicas")]
     lines += ["| | |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in rows], ""]
-    routing = _placeholders(service) if public and service.delivery == "canary" else None
+    routing = _placeholders(service, config.region) if public and service.delivery == "canary" else None
     rollout = {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": {"name": service.name, "namespace": service.name},
                "spec": rollout_spec(service, cfg, routing)}
     template = {"apiVersion": ROLLOUTS_API, "kind": "AnalysisTemplate",
@@ -580,10 +597,10 @@ The weights are **real ALB target-group weights**, not replica ratios:
 - Each canary service has two IP target groups: `golive-<service>-tg`, bound (TargetGroupBinding) to the Service
   `<service>` that Argo Rollouts points at the stable pods, and `golive-<service>-canary-tg`, bound to `<service>-canary`,
   which it points at the new pods. The service's listener rule forwards to both (stable 100, canary 0 when idle).
-- Pulumi owns the ALB and its rules and ignores later changes of those weights. Argo Rollouts' traffic-router
-  plugin `{PLUGIN_NAME}` sets them with `elasticloadbalancing:ModifyRule` at each `setWeight` step, back to
-  stable 100 on abort and after promotion. The controller's IRSA role may modify only listener rules tagged
-  `golive:delivery = canary`, which the edge sets on exactly the canary services' rules.
+- Pulumi owns the ALB and its rules and ignores later changes of those weights (`ignoreChanges` on
+  `actions[0].forward.targetGroups[*].weight`). Argo Rollouts' traffic-router plugin `{PLUGIN_NAME}` sets them.
+  The controller's IRSA role may call `elasticloadbalancing:DescribeRules` and, on listener rules tagged
+  `golive:delivery = canary` only (the edge tags exactly the canary services' rules), `ModifyRule`.
 
 Why not Argo Rollouts' built-in ALB router: it writes weights into an `Ingress` annotation
 (`alb.ingress.kubernetes.io/actions.<service>`) that the AWS Load Balancer Controller turns into listener rules
@@ -592,16 +609,72 @@ Why not Argo Rollouts' built-in ALB router: it writes weights into an `Ingress` 
 so the Ingress route cannot coexist with it. The Gateway API route (Argo's Gateway API plugin with the controller's
 Gateway support) has the same limit.
 
-**Limit: the plugin binary.** `{PLUGIN_NAME}` is golive's own (a small go-plugin binary implementing Argo Rollouts'
-`TrafficRouterPlugin` interface around `ModifyRule`/`DescribeRules`); it is not published yet. Until
-`golive:delivery.trafficRouterPluginUrl` and `trafficRouterPluginSha256` name a released binary, the controller has no
-router for these Rollouts: they fail to reconcile (RolloutDegraded pages) and no canary can shift traffic; each
-Deployment keeps its own pods, since it is scaled down only once its Rollout is healthy. Policy
-`delivery-traffic-router-installed` (advisory) lists every Rollout in that state: release the plugin, or set the
-services' `delivery` to `none`, before this stack is applied to a cluster.
+### The plugin
 
-Internal services (no host) have no ALB route: their canary share is the replica ratio. The weighted rule has no
-stickiness, so during a canary one user's requests may reach both versions.
+`{PLUGIN_NAME}` is golive's own Go program ([`delivery/alb-traffic-router`](../delivery/alb-traffic-router)): the
+controller downloads it at start from `golive:delivery.trafficRouterPlugin.location` (default: golive's release
+{TRAFFIC_ROUTER_VERSION}, its linux/amd64 binary), runs it only if the download has the configured `sha256`, and calls it
+over the hashicorp go-plugin handshake (Argo Rollouts' `RpcTrafficRouterPlugin`). Each canary Rollout gives it the
+service's listener rule, the stable and canary target groups and the region
+(`spec.strategy.canary.trafficRouting.plugins.{PLUGIN_NAME}`); policy `delivery-traffic-router-configured` checks that
+configuration is complete, and `delivery-traffic-router-installed` that the controller installs the plugin with an
+https location and a SHA-256.
+
+How the weights move, call by call (the controller makes these on every reconcile of a canary Rollout):
+
+| call | what the plugin does |
+| --- | --- |
+| `SetWeight(w)` | `DescribeRules` on the rule, then, unless the forward action already has them, `ModifyRule` with the same actions and the forward action's target groups at stable `100 - w`, canary `w` (of `trafficRouting.maxTrafficWeight` when set). The rule's conditions, priority, other actions and the forward action's stickiness are kept. A rule that forwards anywhere but to exactly the two configured target groups is left alone and reported. |
+| `VerifyWeight(w)` | `DescribeRules` and compares: the controller waits until the ALB has the weights before it goes on (and reports `WeightVerifyError` otherwise). |
+| `RemoveManagedRoutes` | nothing to remove (no header or mirror routes exist); the controller follows it with the `SetWeight` it wants: `0` on an abort, once the stable pods can take all traffic, and after a promotion. |
+| `SetHeaderRoute`, `SetMirrorRoute` | refused with an error: a header route would be a rule of the plugin's own on a listener Pulumi owns, and an ALB cannot mirror traffic. golive's canary steps never ask for either. |
+| `UpdateHash` | nothing: the TargetGroupBindings follow the Services, which Argo Rollouts points at the pod-template hashes. |
+
+So a release moves stable/canary 100/0 → 90/10 → (soak, analysis) → 50/50 → (soak, analysis) → 0/100, the new pods
+become the stable ones, and the rule is set back to 100/0 on the stable target group. A failed analysis or
+`kubectl argo rollouts abort` sets 100/0 at once. The weighted rule has no stickiness, so during a canary one user's
+requests may reach both versions. A listener rule deleted underneath is an error in the Rollout's events
+(`TrafficRoutingError`) and the rollout stops; `pulumi up --refresh` recreates the rule (at 100/0).
+`VerifyWeight` checks the rule's weights, not which pods the target groups hold: right after a promotion, while the
+TargetGroupBinding registers the new pods in the stable target group, the previous pods (scaled down 30 s later)
+may still answer part of the requests for a few seconds.
+
+**Releasing the plugin.** `.github/workflows/release-plugin.yml` builds linux/amd64 and linux/arm64 reproducibly
+(`make -C delivery/alb-traffic-router dist`: the Go toolchain of its `go.mod`, `-trimpath`, no VCS stamp, no cgo) for a
+tag `alb-traffic-router-v<version>` and publishes both with `SHA256SUMS`, after checking that the amd64 binary's SHA-256
+is the configured default. A change of the plugin's code therefore changes the default: `tests/test_delivery_plugin.py`
+builds it the same way and fails until `TRAFFIC_ROUTER_VERSION` and `TRAFFIC_ROUTER_SHA256` (components/config.py) name
+the new build; bump the version, tag it, and the workflow publishes exactly what the config points at.
+
+### Rolling back by hand
+
+When the controller cannot (it is down, or the plugin fails), set the weights yourself: stable 100, canary 0. The ARNs
+and region of each service's rule are the stack output `canaryRouting` (the plugin's configuration).
+
+```sh
+SVC=trading-api
+pulumi stack output canaryRouting --json > routing.json
+RULE=$(jq -r --arg s "$SVC" '.[$s].listenerRuleArn' routing.json)
+STABLE=$(jq -r --arg s "$SVC" '.[$s].stableTargetGroupArn' routing.json)
+CANARY=$(jq -r --arg s "$SVC" '.[$s].canaryTargetGroupArn' routing.json)
+REGION=$(jq -r --arg s "$SVC" '.[$s].region' routing.json)
+
+# 1. Stop the controller from setting the canary weight again.
+kubectl argo rollouts abort "$SVC" -n "$SVC"
+
+# 2. All requests to the stable target group (the rule's only action is this forward; keep any other action you added).
+ACTIONS=$(jq -nc --arg s "$STABLE" --arg c "$CANARY" \\
+  '[{{Type: "forward", ForwardConfig: {{TargetGroups: [{{TargetGroupArn: $s, Weight: 100}}, {{TargetGroupArn: $c, Weight: 0}}]}}}}]')
+aws elbv2 modify-rule --region "$REGION" --rule-arn "$RULE" --actions "$ACTIONS"
+
+# 3. Check: stable 100, canary 0.
+aws elbv2 describe-rules --region "$REGION" --rule-arns "$RULE" \\
+  --query 'Rules[0].Actions[?Type==`forward`].ForwardConfig.TargetGroups'
+```
+
+`pulumi up` does not undo this (it ignores the weights), and the plugin takes over again with the next release.
+
+Internal services (no host) have no ALB route: their canary share is the replica ratio.
 
 ## Steps and analysis
 

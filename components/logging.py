@@ -60,6 +60,11 @@ class LoggingArgs:
     after: Sequence[pulumi.Resource] = ()
     """Resources Fluent Bit's release waits for: the kube-prometheus-stack release, whose CRDs
     (monitoring.coreos.com) the chart needs to render its ServiceMonitor at all."""
+    service_role_dependencies: Sequence[pulumi.Resource] = ()
+    """The AWSServiceRoleForAmazonOpenSearchService declaration, when this stack creates it: a VPC
+    domain cannot be created before that role exists."""
+    prometheus_release_name: str = "kube-prometheus-stack"
+    """The kube-prometheus-stack release: Prometheus selects ServiceMonitors labelled ``release: <name>``."""
 
 
 class Logging(pulumi.ComponentResource):
@@ -200,7 +205,7 @@ class Logging(pulumi.ComponentResource):
             ],
             software_update_options=aws.opensearch.DomainSoftwareUpdateOptionsArgs(auto_software_update_enabled=True),
             tags={"Name": domain_name},
-            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[self.log_policy]),
+            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[self.log_policy, *args.service_role_dependencies]),
         )
 
         self.master_rotation = SecretRotation(
@@ -229,7 +234,7 @@ class Logging(pulumi.ComponentResource):
             max_history=10,
             timeout=600,
             cleanup_on_fail=True,
-            values=fluent_bit_values(self.domain.endpoint, self.fluent_bit_role.arn, account.region),
+            values=fluent_bit_values(self.domain.endpoint, self.fluent_bit_role.arn, account.region, args.prometheus_release_name),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[*([args.namespace_dependency] if args.namespace_dependency else []), *args.after] or None
             ),
@@ -243,16 +248,19 @@ class Logging(pulumi.ComponentResource):
         })
 
 
-def fluent_bit_values(endpoint: pulumi.Input[str], role_arn: pulumi.Input[str], region: str) -> dict:
+def fluent_bit_values(endpoint: pulumi.Input[str], role_arn: pulumi.Input[str], region: str,
+                      prometheus_release: str = "kube-prometheus-stack") -> dict:
     """A DaemonSet tailing container logs, enriched with Kubernetes metadata, shipped over HTTPS with SigV4.
 
     Only the endpoint and the role are unknown before the first ``up``; the rest is known at preview.
+    The chart's ServiceMonitor template copies ``serviceMonitor.selector`` into its labels
+    (it has no ``additionalLabels``): that is where Prometheus's ``release`` label goes.
     """
     return {
         "kind": "DaemonSet",
         "env": [{"name": "OPENSEARCH_HOST", "value": endpoint}],
         "serviceAccount": {"create": True, "name": FLUENT_BIT_SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role_arn}},
-        "serviceMonitor": {"enabled": True, "additionalLabels": {"release": "kube-prometheus-stack"}},
+        "serviceMonitor": {"enabled": True, "selector": {"release": prometheus_release}},
         "tolerations": [{"operator": "Exists"}],
         "config": {
             "inputs": (

@@ -13,7 +13,8 @@ falls back to it can talk to anything.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -32,6 +33,9 @@ ADMIN_PORTS = (22, 3389)
 class NetworkArgs:
     config: NetworkConfig
     account: AwsAccount
+    vpc_tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra tags on the VPC, the stack's anchor: stack-level findings about account-wide
+    resources the stack does not declare (a skipped singleton) are reported against it."""
 
 
 class Network(pulumi.ComponentResource):
@@ -49,7 +53,7 @@ class Network(pulumi.ComponentResource):
             cidr_block=cfg.vpc_cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,
-            tags={"Name": f"{name}-vpc"},
+            tags={**args.vpc_tags, "Name": f"{name}-vpc"},
             opts=child,
         )
         self.default_security_group = aws.ec2.DefaultSecurityGroup(
@@ -221,15 +225,13 @@ class Network(pulumi.ComponentResource):
                         "Version": "2012-10-17",
                         "Statement": [
                             {
+                                "Sid": "WriteThisLogGroup",
                                 "Effect": "Allow",
-                                "Action": [
-                                    "logs:CreateLogStream",
-                                    "logs:PutLogEvents",
-                                    "logs:DescribeLogGroups",
-                                    "logs:DescribeLogStreams",
-                                ],
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                                 "Resource": [arn, f"{arn}:*"],
-                            }
+                            },
+                            # DescribeLogGroups is authorized on "*" only (it lists the account's groups).
+                            {"Sid": "FindLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
                         ],
                     }
                 )

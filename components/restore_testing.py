@@ -64,6 +64,8 @@ class RestoreTestingArgs:
     runbook_base_url: str = "https://github.com/golive-platform/golive/blob/main/docs/runbooks"
     monitoring: Sequence[pulumi.Resource] = ()
     """What installs the PrometheusRule CRD (the monitoring stack)."""
+    alert_rules: bool = True
+    """Declare the PrometheusRule; False in the infrastructure phase (``golive:phase``), before the cluster is reachable."""
 
 
 def plan_name(name: str) -> str:
@@ -178,15 +180,9 @@ class RestoreTesting(pulumi.ComponentResource):
         )
 
         self.alerts = alert_group(cfg)
-        self.prometheus_rule = k8s.apiextensions.CustomResource(
-            f"{name}-rules",
-            api_version=RULE_API,
-            kind="PrometheusRule",
-            metadata={"name": ALERT_GROUP, "namespace": args.monitoring_namespace,
-                      "labels": {"release": STACK_RELEASE, "app.kubernetes.io/part-of": "golive"}},
-            spec={"groups": [rules.group_dict(self.alerts, args.runbook_base_url)]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.monitoring)),
-        )
+        self.prometheus_rule: k8s.apiextensions.CustomResource | None = None
+        if args.alert_rules:
+            self._alert_rules(name, args)
 
         self.plan_arn = self.plan.arn
         self.register_outputs({
@@ -197,6 +193,17 @@ class RestoreTesting(pulumi.ComponentResource):
             "validatorSecurityGroupId": self.validator_security_group.id,
             "subnetGroupName": self.subnet_group.name,
         })
+
+    def _alert_rules(self, name: str, args: RestoreTestingArgs) -> None:
+        self.prometheus_rule = k8s.apiextensions.CustomResource(
+            f"{name}-rules",
+            api_version=RULE_API,
+            kind="PrometheusRule",
+            metadata={"name": ALERT_GROUP, "namespace": args.monitoring_namespace,
+                      "labels": {"release": STACK_RELEASE, "app.kubernetes.io/part-of": "golive"}},
+            spec={"groups": [rules.group_dict(self.alerts, args.runbook_base_url)]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.monitoring)),
+        )
 
 
 def trust_policy(account: AwsAccount) -> dict[str, Any]:

@@ -11,9 +11,18 @@
 - Security Hub scores the account against AWS Foundational Security Best Practices
   and the CIS AWS Foundations Benchmark (standard ARNs built from partition and
   region, so nothing is looked up at preview).
+- AWS Config records every supported resource type (a ConfigRecorder child), which
+  most FSBP and CIS controls evaluate.
 - The admin VPN is an AWS Client VPN endpoint: mutual TLS (a client certificate
   signed by the configured root), split tunnel (only VPC traffic goes through it),
-  authorized for the VPC CIDR only, every connection logged.
+  authorized for the VPC CIDR only, every connection logged. Its security group is
+  admitted to the EKS control plane's on 443: the VPN is how administrators and
+  deployers reach the private Kubernetes API.
+
+The detector, the Security Hub subscription and the Config recorder are account
+singletons (``golive:singletons``): each is created, adopted (declared from the
+``all`` phase on, after ``pulumi import``, and kept when the stack is destroyed) or
+skipped (managed elsewhere).
 """
 
 from __future__ import annotations
@@ -21,14 +30,16 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config import AwsAccount, SecurityConfig
+from components.config import AwsAccount, SecurityConfig, SingletonConfig, SingletonsConfig
+from components.config_recorder import ConfigRecorder, ConfigRecorderArgs
 from components.kms import EncryptionKey, EncryptionKeyArgs
 from components.log_bucket import LogBucket, LogBucketArgs, server_access_log_writer
+from components.service_roles import ServiceLinkedRoles, declared_now, role_arn
 
 REPLICATION_POLICY = "s3-bucket-cross-region-replication"
 # Why the audit and access-log buckets stay in their region (accepted risks, shown in golive's verdict).
@@ -54,6 +65,43 @@ class BaselineArgs:
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
     private_subnet_ids: Sequence[pulumi.Input[str]]
+    singletons: SingletonsConfig = field(default_factory=SingletonsConfig)
+    service_roles: ServiceLinkedRoles | None = None
+    """The stack's service-linked roles: the Config recorder waits for AWSServiceRoleForConfig when the stack creates it."""
+    kubernetes_phase: bool = True
+    """The stack is in its ``all`` phase: adopted singletons are declared (they are imported by then)."""
+    kubernetes_api_security_group_id: pulumi.Input[str] | None = None
+    """The EKS control plane's security group: VPN clients are admitted to it on 443."""
+
+
+EXEMPT_TAG_PREFIX = "golive:exempt:"
+"""The policy pack's exemption tag: ``golive:exempt:<policy-name>: <reason>``."""
+
+SINGLETON_POLICIES = {
+    "guardduty_detector": "security-guardduty-enabled",
+    "security_hub": "security-securityhub-standards",
+    "config_recorder": "security-config-recorder",
+}
+"""The stack policy that fails when each singleton is not declared (it reports against the VPC)."""
+
+
+def singleton_exemption_tags(singletons: SingletonsConfig, kubernetes_phase: bool, *, security_hub: bool = True) -> dict[str, str]:
+    """Exemption tags for the VPC, the anchor of stack-level findings, for each singleton the stack does not declare.
+
+    A skipped singleton is managed elsewhere (the reason says by whom; ``golive preflight``
+    checks that it exists); an adopted one is missing only until the ``all`` phase declares it.
+    The findings then show as accepted risks with these reasons, never silently.
+    """
+    tags = {}
+    for key, policy in SINGLETON_POLICIES.items():
+        if key == "security_hub" and not security_hub:
+            continue
+        singleton: SingletonConfig = getattr(singletons, key)
+        if singleton.mode == "skip":
+            tags[EXEMPT_TAG_PREFIX + policy] = f"skipped: {singleton.reason}"
+        elif singleton.mode == "adopt" and not kubernetes_phase:
+            tags[EXEMPT_TAG_PREFIX + policy] = "adopted: imported after the infrastructure phase, declared in the all phase"
+    return tags
 
 
 def security_hub_standards(account: AwsAccount) -> dict[str, str]:
@@ -69,24 +117,33 @@ class Baseline(pulumi.ComponentResource):
     """CloudTrail, GuardDuty, Security Hub and (when enabled) the admin Client VPN."""
 
     vpn_endpoint: aws.ec2clientvpn.Endpoint | None = None
+    detector: aws.guardduty.Detector | None = None
+    security_hub: aws.securityhub.Account | None = None
+    config_recorder: ConfigRecorder | None = None
 
     def __init__(self, name: str, args: BaselineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("golive:security:Baseline", name, None, opts)
+        singletons = args.singletons
         self._access_logs(name, args)
         self._trail(name, args)
-        self._guardduty(name, args)
+        self.detector_features: dict[str, aws.guardduty.DetectorFeature] = {}
+        if declared_now(singletons.guardduty_detector, args.kubernetes_phase):
+            self._guardduty(name, args, singletons.guardduty_detector)
         self.standards: list[aws.securityhub.StandardsSubscription] = []
-        if args.config.security_hub:
-            self._security_hub(name, args)
+        if args.config.security_hub and declared_now(singletons.security_hub, args.kubernetes_phase):
+            self._security_hub(name, args, singletons.security_hub)
+        if singletons.config_recorder.declared:
+            self._config_recorder(name, args, singletons.config_recorder)
         if args.config.vpn.enabled:
             self._vpn(name, args)
         outputs = {
             "trailArn": self.trail.arn,
             "trailBucketName": self.trail_bucket.name,
             "trailLogGroupName": self.trail_log_group.name,
-            "guardDutyDetectorId": self.detector.id,
             "accessLogBucketName": self.access_log_bucket.name,
         }
+        if self.detector is not None:
+            outputs["guardDutyDetectorId"] = self.detector.id
         if self.vpn_endpoint is not None:
             outputs.update(vpnEndpointId=self.vpn_endpoint.id, vpnEndpointDnsName=self.vpn_endpoint.dns_name)
         self.register_outputs(outputs)
@@ -208,16 +265,16 @@ class Baseline(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------ GuardDuty
 
-    def _guardduty(self, name: str, args: BaselineArgs) -> None:
+    def _guardduty(self, name: str, args: BaselineArgs, singleton: SingletonConfig) -> None:
         child = pulumi.ResourceOptions(parent=self)
         self.detector = aws.guardduty.Detector(
             f"{name}-guardduty",
             enable=True,
             finding_publishing_frequency=args.config.guardduty_finding_frequency,
             tags={"Name": f"{name}-guardduty"},
-            opts=child,
+            # An adopted detector predates the stack: destroying the stack leaves it running.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=singleton.mode == "adopt"),
         )
-        self.detector_features = {}
         for feature in GUARDDUTY_FEATURES:
             extra = None
             if feature == "RUNTIME_MONITORING":
@@ -234,13 +291,13 @@ class Baseline(pulumi.ComponentResource):
 
     # ------------------------------------------------------------------ Security Hub
 
-    def _security_hub(self, name: str, args: BaselineArgs) -> None:
+    def _security_hub(self, name: str, args: BaselineArgs, singleton: SingletonConfig) -> None:
         self.security_hub = aws.securityhub.Account(
             f"{name}-securityhub",
             enable_default_standards=False,
             control_finding_generator="SECURITY_CONTROL",
             auto_enable_controls=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=singleton.mode == "adopt"),
         )
         for key, arn in security_hub_standards(args.account).items():
             self.standards.append(
@@ -250,6 +307,24 @@ class Baseline(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.security_hub]),
                 )
             )
+
+    # ------------------------------------------------------------------ AWS Config
+
+    def _config_recorder(self, name: str, args: BaselineArgs, singleton: SingletonConfig) -> None:
+        roles = args.service_roles
+        self.config_recorder = ConfigRecorder(
+            name,
+            ConfigRecorderArgs(
+                config=args.config.aws_config,
+                account=args.account,
+                role_arn=role_arn(args.account, "config"),
+                role_dependencies=roles.dependencies("config") if roles is not None else (),
+                declare_recorder=declared_now(singleton, args.kubernetes_phase),
+                adopted=singleton.mode == "adopt",
+                server_access_log_bucket=self.access_log_bucket.name,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     # ------------------------------------------------------------------ Client VPN
 
@@ -321,6 +396,19 @@ class Baseline(pulumi.ComponentResource):
             )
             for i, subnet_id in enumerate(args.private_subnet_ids)
         ]
+        if args.kubernetes_api_security_group_id is not None:
+            # The EKS endpoint is private: this rule is the path from the VPN to the Kubernetes API.
+            self.vpn_kubernetes_api_rule = aws.vpc.SecurityGroupIngressRule(
+                f"{name}-vpn-to-kubernetes-api",
+                security_group_id=args.kubernetes_api_security_group_id,
+                referenced_security_group_id=self.vpn_security_group.id,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="Kubernetes API (443) from the admin Client VPN",
+                tags={"Name": f"{name}-vpn-to-kubernetes-api"},
+                opts=child,
+            )
         self.vpn_authorization = aws.ec2clientvpn.AuthorizationRule(
             f"{name}-vpn-vpc",
             client_vpn_endpoint_id=self.vpn_endpoint.id,

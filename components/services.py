@@ -6,8 +6,8 @@ branch per service):
 - a namespace named after the service, enforcing Pod Security ``restricted``
   (and auditing/warning on it);
 - NetworkPolicies: ``default-deny`` (no ingress unless admitted) and ``allow-ingress``
-  admitting the service's port from the load balancer and from the monitoring
-  namespace. The ALB sends traffic to pod IPs from its own ENIs, which live in the
+  admitting the service's port from the load balancer and, with its metrics port,
+  from the monitoring namespace. The ALB sends traffic to pod IPs from its own ENIs, which live in the
   public subnets, so those subnets' CIDRs are the ``ipBlock`` (a VPC-wide block would
   also admit every node and pod); egress stays open and is fenced by security groups;
 - a ResourceQuota sized from ``maxReplicas`` (room for a rollout surge) and a
@@ -105,6 +105,9 @@ class ServiceCatalog(pulumi.ComponentResource):
 
         pods = k8s.meta.v1.LabelSelectorArgs(match_labels={APP_LABEL: svc})
         port = [k8s.networking.v1.NetworkPolicyPortArgs(port=service.port, protocol="TCP")]
+        # Monitoring probes the service's port and scrapes its metrics port (the same one unless the catalog says otherwise).
+        scraped = sorted({service.port, service.metrics.port_of(service.port)})
+        monitored = [k8s.networking.v1.NetworkPolicyPortArgs(port=p, protocol="TCP") for p in scraped]
         k8s.networking.v1.NetworkPolicy(
             f"{prefix}-default-deny",
             metadata=meta("default-deny"),
@@ -126,7 +129,7 @@ class ServiceCatalog(pulumi.ComponentResource):
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                         from_=[k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs(
                             match_labels={"kubernetes.io/metadata.name": args.monitoring_namespace}))],
-                        ports=port,
+                        ports=monitored,
                     ),
                 ],
             ),

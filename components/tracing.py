@@ -31,7 +31,7 @@ import pulumi_kubernetes as k8s
 
 from components.config import AwsAccount, ServiceConfig, TracingConfig
 from components.irsa import service_account_role
-from components.monitoring.rules import runbook_url
+from components.monitoring.rules import default_priority, runbook_url
 
 OTEL_CHARTS = "https://open-telemetry.github.io/opentelemetry-helm-charts"
 JAEGER_CHARTS = "https://jaegertracing.github.io/helm-charts"
@@ -442,7 +442,7 @@ def _alert(name: str, expr: str, for_: str, summary: str, description: str, runb
         "alert": name,
         "expr": expr,
         "for": for_,
-        "labels": {"severity": severity, "service": "tracing"},
+        "labels": {"severity": severity, "priority": default_priority(severity), "service": "tracing"},
         "annotations": {"summary": summary, "description": description, "runbook_url": runbook_url(runbook_base, name)},
     }
 

@@ -1,6 +1,6 @@
 """``python -m golive``: the offline engine's command line.
 
-Exit codes: 0 ready, 1 a mandatory policy violation, 2 a usage or config error.
+Exit codes: 0 ready, 1 a mandatory policy violation (preflight: a failed check), 2 a usage, config or credential error.
 """
 
 from __future__ import annotations
@@ -258,6 +258,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    """Is the AWS account of the current credentials ready for the stack's first `pulumi up`?"""
+    from . import engine
+
+    try:
+        from . import preflight
+    except ImportError as err:
+        raise engine.UsageError(f"preflight needs boto3 ({err}): run `make setup`") from None
+    try:
+        report = preflight.run(args.stack)
+    except preflight.CredentialError as err:
+        raise engine.UsageError(f"preflight: {err}") from None
+    _emit(preflight.RENDERERS[args.format](report), args.out)
+    return EXIT_OK if report.ready else EXIT_VIOLATION
+
+
 def _progress(args: argparse.Namespace) -> Callable[[str], None]:
     """One line per step on stderr, as pip and pytest do: only on a terminal, and never with --quiet."""
     if getattr(args, "quiet", False) or not sys.stderr.isatty():
@@ -307,8 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m golive",
         description="golive's offline engine over the stack's synth (the program run under Pulumi's mocks), and verify, "
         "the live check after `pulumi up`. `python -m golive COMMAND --help` describes each command.",
-        epilog="Exit codes: 0 ready (or done), 1 a mandatory policy violation, a blocking change, a missing path or a "
-        "failed live check, 2 a usage or configuration error. README.md lists them per command.",
+        epilog="Exit codes: 0 ready (or done), 1 a mandatory policy violation, a blocking change, a missing path, an "
+        "account not ready or a failed live check, 2 a usage or configuration error. README.md lists them per command.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
@@ -439,6 +455,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the report here instead of stdout")
     p.add_argument("--junit", metavar="FILE", help="also write the JUnit report here (for CI test reporting)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("preflight", help="check the AWS account (current credentials) is ready for the stack's first `pulumi up`")
+    stack_arg(p)
+    p.add_argument("--format", choices=("text", "json", "junit"), default="text",
+                   help="text (default), json (every check, for tools) or junit (one test case per check)")
+    p.add_argument("--out", help="write the result here")
+    p.set_defaults(func=cmd_preflight)
+
 
     p = sub.add_parser(
         "bench",

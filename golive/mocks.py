@@ -363,9 +363,25 @@ def _target_group(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
     return arn, {"arn": arn, "arnSuffix": suffix, "name": name}
 
 
-@builds("aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule")
+@builds("aws:lb/listener:Listener")
 def _listener(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
-    arn = ctx.arn("elasticloadbalancing", f"listener/app/{ctx.name}/{ctx.h(16)}/{ctx.h(16)[::-1]}")
+    """``listener/app/<load balancer name>/<load balancer id>/<listener id>``: the load balancer's ARN extended."""
+    parent = str(ctx.inputs.get("loadBalancerArn") or "")
+    if ":loadbalancer/app/" in parent:
+        arn = parent.replace(":loadbalancer/app/", ":listener/app/", 1) + f"/{ctx.h(16)}"
+    else:
+        arn = ctx.arn("elasticloadbalancing", f"listener/app/{ctx.name[:32]}/{ctx.h(16)}/{ctx.h(16)[::-1]}")
+    return arn, {"arn": arn}
+
+
+@builds("aws:lb/listenerRule:ListenerRule")
+def _listener_rule(ctx: _Ctx) -> tuple[str, dict[str, Any]]:
+    """``listener-rule/app/<load balancer name>/<load balancer id>/<listener id>/<rule id>``: the listener's ARN extended."""
+    parent = str(ctx.inputs.get("listenerArn") or "")
+    if ":listener/app/" in parent:
+        arn = parent.replace(":listener/app/", ":listener-rule/app/", 1) + f"/{ctx.h(16)}"
+    else:
+        arn = ctx.arn("elasticloadbalancing", f"listener-rule/app/{ctx.name[:32]}/{ctx.h(16)}/{ctx.h(16)[::-1]}/{ctx.h(16)}")
     return arn, {"arn": arn}
 
 

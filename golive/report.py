@@ -33,7 +33,7 @@ def alert_tests(config: Any) -> AlertTests | None:
         from components.monitoring import rules
     except ImportError:
         return None
-    groups = list(rules.all_groups(config.services))
+    groups = list(rules.all_groups(config.services, config.monitoring, read_replicas=config.database.read_replicas))
     if any(service.delivery != "none" for service in config.services):
         from components import delivery
 
@@ -56,8 +56,29 @@ def _stack_config(synth: SynthResult) -> Any:
     return golive_config.parse({k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}, synth.stack)
 
 
+def account_section(synth: SynthResult) -> list[str]:
+    """The deployment phase and what the stack does about each account singleton (its exports say)."""
+    phase, singletons = synth.outputs.get("phase"), synth.outputs.get("accountSingletons")
+    if phase is None and not isinstance(singletons, dict):
+        return []
+    lines = ["## Deployment", ""]
+    if phase == "infrastructure":
+        lines += ["Phase: **infrastructure**. The in-cluster half (services, edge, monitoring, logs, delivery) is not "
+                  "declared yet: the stack is not ready to go live until the `all` phase has run.", ""]
+    elif phase is not None:
+        lines += [f"Phase: `{phase}`.", ""]
+    if isinstance(singletons, dict):
+        lines += ["| Account singleton | Mode | Reason |", "|---|---|---|"]
+        for name, setting in sorted(singletons.items()):
+            mode = setting.get("mode", "") if isinstance(setting, dict) else str(setting)
+            reason = setting.get("reason", "") if isinstance(setting, dict) else ""
+            lines.append(f"| {name} | {'**skip**' if mode == 'skip' else mode} | {reason.replace('|', '/')} |")
+        lines.append("")
+    return lines
+
+
 def declared_sections(synth: SynthResult, tests: AlertTests | None) -> list[str]:
-    lines: list[str] = []
+    lines: list[str] = account_section(synth)
     counts = inventory.inventory(synth)
     lines += ["## Inventory", "", f"{sum(n for _, n in counts)} cloud and cluster resources "
               f"({len(synth.resources)} registrations with components and providers).", "",

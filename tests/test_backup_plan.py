@@ -133,8 +133,58 @@ def test_vault_events_are_supported_ones_that_report_failures(prod):
     assert not events & {"BACKUP_JOB_FAILED", "BACKUP_JOB_EXPIRED", "RESTORE_JOB_FAILED"}
 
 
-def test_no_email_subscription_without_configured_addresses(prod):
-    assert of_type(prod, "aws:sns/topicSubscription:TopicSubscription") == []
+def test_the_prod_stack_e_mails_failed_jobs_to_on_call(prod):
+    """A topic nobody subscribes to notifies nobody: production subscribes at least one address."""
+    (subscription,) = of_type(prod, "aws:sns/topicSubscription:TopicSubscription")
+    assert props(subscription)["endpoint"] == "platform-oncall@golive.example.com"
+    assert deps(subscription, "topic") == [one(prod, "aws:sns/topic:Topic", "golive-backup-notifications")["urn"]]
+
+
+def test_production_without_a_notification_address_is_rejected():
+    problems = problems_of({"backup": {"notificationEmails": []}})
+    assert ("golive:backup.notificationEmails", "a production stack subscribes at least one address to the backup job "
+            "notifications, or a failed backup reaches nobody by e-mail") in problems
+    assert parse({"environment": "staging", "backup": {"notificationEmails": []}}).backup.notification_emails == ()
+
+
+def test_a_failed_backup_job_pages_on_call(prod):
+    """The vault's e-mail is one path; the monitoring stack's BackupJobFailed must also reach the PagerDuty route."""
+    from components.monitoring import alertmanager as am
+    from components.monitoring.rules import backup_group
+
+    (alert,) = [a for a in backup_group().alerts if a.name == "BackupJobFailed"]
+    config = am.alertmanager_config(parse({}).monitoring.alerting, "alertmanager-receivers")
+    assert am.PAGERDUTY in am.receivers_for(config, {"alertname": alert.name, "severity": alert.severity, "service": alert.service})
+
+
+def test_the_daily_rule_starts_apart_from_the_database_windows(prod):
+    """AWS Backup's start window (02:00 + 60 min) and RDS's automated backup window must not meet."""
+    from components.config import windows_overlap
+
+    _, rules = plan_rules(prod)
+    (instance,) = [r for r in of_type(prod, "aws:rds/instance:Instance") if r["name"] == "golive-db-instance"]
+    start_window = f"02:00-{2 + rules['daily']['startWindow'] // 60:02d}:00"
+    assert rules["daily"]["schedule"] == "cron(0 2 * * ? *)" and rules["daily"]["startWindow"] == 60
+    assert not windows_overlap(start_window, props(instance)["backupWindow"])
+    assert not windows_overlap(start_window, props(instance)["maintenanceWindow"])
+
+
+@pytest.mark.parametrize("database, backup, clash", [
+    ({"backupWindow": "02:00-03:00"}, {}, "its start window 02:00-03:00 (UTC, startWindowMinutes 60) overlaps "
+     "golive:database.backupWindow 02:00-03:00: stagger them"),
+    ({"backupWindow": "01:30-02:30"}, {}, "overlaps golive:database.backupWindow 01:30-02:30"),
+    ({}, {"schedule": "cron(30 3 * * ? *)", "startWindowMinutes": 120}, "its start window 03:30-05:30 (UTC, startWindowMinutes 120) "
+     "overlaps golive:database.maintenanceWindow sun:04:00-sun:05:00"),
+    ({}, {"schedule": "cron(0 */4 * * ? *)"}, "use a fixed minute and hour"),
+])
+def test_backup_and_database_windows_are_kept_apart(database, backup, clash):
+    problems = problems_of({"database": database, "backup": backup})
+    assert any(k == "golive:backup.schedule" and clash in r for k, r in problems), problems
+
+
+def test_windows_that_only_touch_are_apart():
+    config = parse({"database": {"backupWindow": "01:00-02:00"}, "backup": {"schedule": "cron(0 2,14 * * ? *)"}}, "prod")
+    assert config.backup.schedule == "cron(0 2,14 * * ? *)"
 
 
 def test_email_subscribers_from_config_get_only_unsuccessful_jobs(synth_config):

@@ -283,3 +283,117 @@ def test_unpinned_chart_and_addon_versions_are_errors():
 def test_admin_role_arns_must_be_role_arns():
     message = problems_of({"cluster": {"adminRoleArns": ["arn:aws:iam::123456789012:user/alice"]}})
     assert "golive:cluster.adminRoleArns[0]" in message and "IAM role ARN" in message
+
+
+# --------------------------------------------------------------------------- who reaches the private API
+
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+ACCESS_GRANTS = ("aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+
+
+def api_sources(synth):
+    """Who may open 443 on the EKS endpoint: the sources of ingress rules on the security groups the cluster attaches."""
+    cluster = one(synth, EKS)
+    groups = {u for u in deps(cluster, "vpcConfig") if "securityGroup:SecurityGroup" in u}
+    sources = set()
+    for rule in of_type(synth, SG_INGRESS):
+        p = props(rule)
+        if not set(deps(rule, "securityGroupId")) & groups:
+            continue
+        if p["ipProtocol"] != "-1" and not (p["ipProtocol"] == "tcp" and p["fromPort"] <= 443 <= p["toPort"]):
+            continue
+        referenced = deps(rule, "referencedSecurityGroupId")
+        if referenced:
+            sources.add(("group", synth.by_urn()[referenced[0]]["name"]))
+        elif p.get("referencedSecurityGroupId"):
+            sources.add(("group id", p["referencedSecurityGroupId"]))
+        else:
+            sources.add(("cidr", p["cidrIpv4"]))
+    return sources
+
+
+def test_the_private_api_admits_the_nodes_and_the_admin_vpn_on_443(prod):
+    """The README sends operators through the VPN: its security group must be admitted, not only the nodes'."""
+    assert api_sources(prod) == {("group", "golive-node-sg"), ("group", "golive-vpn-sg")}
+    vpn_group = one(prod, "aws:ec2/securityGroup:SecurityGroup", "golive-vpn-sg")
+    assert {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["10.20.0.0/16"]}.items() <= next(
+        e for e in props(vpn_group)["egress"] if e["fromPort"] == 443).items(), "and the VPN may send 443 into the VPC"
+
+
+def test_without_the_vpn_rule_only_the_nodes_reach_the_api(prod):
+    """The mutant the admission test must catch: the stack as it was, nodes only."""
+    from tests.helpers import drop
+
+    mutant = drop(prod, lambda r: r["name"] == "golive-vpn-to-kubernetes-api")
+    assert api_sources(mutant) == {("group", "golive-node-sg")}
+
+
+def test_configured_deployers_are_admitted_to_the_api(synth_config):
+    result = synth_config({"cluster": {"deployerSecurityGroupIds": ["sg-0123456789abcdef0"], "deployerCidrs": ["10.20.248.0/24"]}})
+    assert api_sources(result) == {("group", "golive-node-sg"), ("group", "golive-vpn-sg"),
+                                   ("group id", "sg-0123456789abcdef0"), ("cidr", "10.20.248.0/24")}
+
+
+@pytest.mark.parametrize("settings, key, rule", [
+    ({"deployerSecurityGroupIds": ["runner"]}, "deployerSecurityGroupIds[0]", "must be a security group id"),
+    ({"deployerCidrs": ["192.168.0.0/24"]}, "deployerCidrs[0]", "must lie inside the VPC CIDR 10.20.0.0/16"),
+    ({"deployerCidrs": ["10.20.0.1/24"]}, "deployerCidrs[0]", "no host bits set"),
+])
+def test_deployers_are_checked(settings, key, rule):
+    message = problems_of({"cluster": settings})
+    assert f"golive:cluster.{key}" in message and rule in message
+
+
+def test_the_volume_key_grant_waits_for_the_auto_scaling_role_it_names(prod):
+    """KMS refuses a grant to a principal that does not exist; a new account has no AWSServiceRoleForAutoScaling yet."""
+    grant = named(prod, "aws:kms/grant:Grant", "golive-ebs-asg-grant")
+    assert props(grant)["granteePrincipal"] == (
+        "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
+    (role,) = [r for r in of_type(prod, SERVICE_LINKED_ROLE) if props(r)["awsServiceName"] == "autoscaling.amazonaws.com"]
+    assert role["urn"] in grant["options"]["dependsOn"]
+    assert grant["urn"] in named(prod, NODE_GROUP, "golive-nodes")["options"]["dependsOn"]
+
+
+def test_an_adopted_auto_scaling_role_is_not_created_and_the_grant_does_not_wait_for_it(synth_config):
+    result = synth_config({"phase": "infrastructure", "singletons": {"autoscalingRole": {"mode": "adopt"}}})
+    assert not [r for r in of_type(result, SERVICE_LINKED_ROLE) if props(r)["awsServiceName"] == "autoscaling.amazonaws.com"]
+    grant = named(result, "aws:kms/grant:Grant", "golive-ebs-asg-grant")
+    assert not [u for u in grant["options"]["dependsOn"] if "serviceLinkedRole" in u]
+
+
+def upstream(synth, urn, seen=None):
+    """Every resource ``urn`` waits for: its dependsOn and its provider, transitively."""
+    by_urn = synth.by_urn()
+    seen = set() if seen is None else seen
+    record = by_urn[urn]
+    nexts = list(record["options"]["dependsOn"])
+    if record.get("provider"):
+        nexts.append(record["provider"].rsplit("::", 1)[0])
+    for dep in nexts:
+        if dep not in seen and dep in by_urn:
+            seen.add(dep)
+            upstream(synth, dep, seen)
+    return seen
+
+
+def unordered_kubernetes_resources(synth):
+    grants = {r["urn"] for r in synth.resources if r["type"] in ACCESS_GRANTS}
+    return [r["name"] for r in synth.resources if r["type"].startswith("kubernetes:") and not grants <= upstream(synth, r["urn"])]
+
+
+def test_every_kubernetes_resource_waits_for_the_deployers_access_policy_association(prod):
+    """No race on the first `up`: the API refuses the deployer until its access entry and policy association exist."""
+    admins = len(parse({"cluster": {"adminRoleArns": ["arn:aws:iam::123456789012:role/platform-admin"]}}).cluster.admin_role_arns)
+    assert len([r for r in prod.resources if r["type"] in ACCESS_GRANTS]) == 2 * admins
+    assert [r for r in prod.resources if r["type"].startswith("kubernetes:")]
+    assert unordered_kubernetes_resources(prod) == []
+
+
+def test_without_the_providers_wait_every_kubernetes_resource_races_the_association(prod):
+    from tests.helpers import mutate
+
+    provider = named(prod, "pulumi:providers:kubernetes", "golive-k8s")
+    mutant = mutate(prod, provider["urn"], lambda r: r["options"].update(
+        dependsOn=[u for u in r["options"]["dependsOn"] if not any(t in u for t in ACCESS_GRANTS)]))
+    assert len(unordered_kubernetes_resources(mutant)) == len([r for r in prod.resources if r["type"].startswith("kubernetes:")])

@@ -604,3 +604,14 @@ def test_a_failed_synth_does_not_break_the_next():
         engine.synth("prod", config=config, secret_keys=secret_keys, program=broken)
     result = engine.synth("prod", config=config, secret_keys=secret_keys, program=small)
     assert [r["name"] for r in result.resources] == ["fine"]
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (["services", 0, "alerting", "cpuCritical", "severity"], "warning"),
+    (["services", 0, "alerting", "queueDepth", "threshold"], 0),
+], ids=["critical-tier-made-a-warning", "queue-threshold-zero"])
+def test_an_alert_tier_the_rules_cannot_express_is_a_config_error(path, value):
+    raw = _prod_with(path, value)
+    with pytest.raises(ConfigError) as err:
+        parse(raw, "prod")
+    assert_clear(err.value)

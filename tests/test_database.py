@@ -77,7 +77,8 @@ def test_master_password_is_managed_by_rds_and_never_an_input(prod, db):
 def test_backups_windows_and_deletion_guards(db):
     p = props(db)
     assert p["backupRetentionPeriod"] == 35  # = golive:backup.continuousRetentionDays (AWS Backup manages it)
-    assert (p["backupWindow"], p["maintenanceWindow"]) == ("02:00-03:00", "sun:04:00-sun:05:00")
+    # Two hours before AWS Backup's daily rule (02:00, the listings report's time): the two never run at once.
+    assert (p["backupWindow"], p["maintenanceWindow"]) == ("00:00-01:00", "sun:04:00-sun:05:00")
     assert not windows_overlap(p["backupWindow"], p["maintenanceWindow"])
     assert p["copyTagsToSnapshot"] is True
     assert p["deletionProtection"] is True
@@ -270,7 +271,8 @@ _database = st.fixed_dictionaries(
     {
         # At least the policy's 30; golive:backup.continuousRetentionDays follows it (they must be equal).
         "backupRetentionDays": st.integers(min_value=30, max_value=35),
-        "backupWindow": _hours.map(lambda h: f"{h:02d}:00-{h:02d}:30"),
+        # Not at 02:00: AWS Backup's daily rule starts then, and the config keeps the two apart.
+        "backupWindow": _hours.filter(lambda h: h != 2).map(lambda h: f"{h:02d}:00-{h:02d}:30"),
         "maintenanceWindow": st.sampled_from(["mon", "wed", "sat", "sun"]).map(lambda d: f"{d}:12:00-{d}:13:00"),
         "readReplicas": st.integers(min_value=0, max_value=2),
         "instanceClass": st.sampled_from(["db.t3.medium", "db.r6g.large", "db.m7g.xlarge"]),
@@ -337,7 +339,7 @@ def test_overlapping_backup_and_maintenance_windows_are_rejected():
     "key, value, rule",
     [
         ("backupWindow", "2:00-3:00", "must be a daily UTC window like '02:00-03:00'"),
-        ("backupWindow", "02:00-02:15", "must last at least 30 minutes"),
+        ("backupWindow", "00:00-00:15", "must last at least 30 minutes"),
         ("maintenanceWindow", "Sunday 04:00", "must be a weekly UTC window like 'sun:04:00-sun:05:00'"),
         ("engineVersion", "12", "must be PostgreSQL 13 or later"),
         ("engineVersion", "latest", "must be a PostgreSQL version"),

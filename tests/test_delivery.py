@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from components import delivery
-from components.config import ConfigError, ServiceConfig, SloConfig, parse
+from components.config import ConfigError, ServiceConfig, SloConfig, TrafficRouterPluginConfig, parse
 from components.edge import CANARY_WEIGHTS
 from components.monitoring import rules
 from tests.conftest import prod_config
@@ -29,7 +29,9 @@ PROM_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 TG = "aws:lb/targetGroup:TargetGroup"
 RULE = "aws:lb/listenerRule:ListenerRule"
 TGB = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
-PROD_SERVICES = ("signal-service", "listings-service", "trading-api")
+PROD_SERVICES = ("signal-service", "listings-service", "trading-api", "config-service")
+# Behind the load balancer: the canary weights are the ALB's (the internal config-service's are the replicas').
+PUBLIC_SERVICES = ("signal-service", "listings-service", "trading-api")
 PROD_STEPS = [{"setWeight": 10}, {"pause": {"duration": "2h"}}, "analysis", {"setWeight": 50}, {"pause": {"duration": "2h"}},
               "analysis", {"setWeight": 100}]
 RUNBOOK_BASE = "https://github.com/golive-platform/golive/blob/main/docs/runbooks"
@@ -100,7 +102,12 @@ def test_argo_rollouts_is_a_pinned_helm_release_with_its_own_role(prod):
     assert p["namespace"] == "argo-rollouts" and p["atomic"] is True
     values = p["values"]
     assert values["controller"]["metrics"]["enabled"] is True and values["controller"]["replicas"] == 2
-    assert values["controller"]["trafficRouterPlugins"] == []  # no plugin released yet (docs/delivery.md)
+    # golive's plugin release, by default (tests/test_delivery_plugin.py proves the SHA-256 is its reproducible build)
+    assert values["controller"]["trafficRouterPlugins"] == [{
+        "name": "golive/alb-listener-rule",
+        "location": "https://github.com/golive-platform/golive/releases/download/alb-traffic-router-v0.1.0/alb-traffic-router-linux-amd64",
+        "sha256": TrafficRouterPluginConfig().sha256,
+    }]
     assert values["providerRBAC"] == {"enabled": False} and values["dashboard"] == {"enabled": False}
     sa = values["serviceAccount"]
     assert sa["name"] == "argo-rollouts" and sa["annotations"]["eks.amazonaws.com/role-arn"].startswith(
@@ -113,25 +120,34 @@ def test_argo_rollouts_is_a_pinned_helm_release_with_its_own_role(prod):
     assert namespace["urn"] in release["options"]["dependsOn"]
 
 
+def test_the_configured_plugin_release_is_what_the_controller_installs(synth_config):
+    plugin = {"location": "https://artifacts.example.com/alb-traffic-router-linux-amd64", "sha256": "b" * 64}
+    result = synth_config({"delivery": {"trafficRouterPlugin": plugin}})
+    (release,) = [r for r in of_type(result, RELEASE) if props(r)["chart"] == "argo-rollouts"]
+    assert props(release)["values"]["controller"]["trafficRouterPlugins"] == [{"name": "golive/alb-listener-rule", **plugin}]
+
+
 def test_controller_role_may_only_change_the_weights_of_canary_rules(prod):
     policy = next(r for r in of_type(prod, "aws:iam/rolePolicy:RolePolicy") if "argo-rollouts" in r["name"])
     statements = {s["Sid"]: s for s in json.loads(props(policy)["policy"])["Statement"]}
-    assert set(statements) == {"DescribeLoadBalancing", "SetCanaryWeights"}
-    assert all(a.startswith("elasticloadbalancing:Describe") for a in statements["DescribeLoadBalancing"]["Action"])
+    assert set(statements) == {"ReadListenerRules", "SetCanaryWeights"}
+    # what the plugin calls: DescribeRules (SetWeight and VerifyWeight read the rule) and ModifyRule
+    assert statements["ReadListenerRules"]["Action"] == "elasticloadbalancing:DescribeRules"
+    assert statements["ReadListenerRules"]["Resource"] == "*"  # Describe* calls take no resource-level permissions
     write = statements["SetCanaryWeights"]
     assert write["Action"] == "elasticloadbalancing:ModifyRule"
     assert write["Resource"] == "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/*"
     assert write["Condition"] == {"StringEquals": {"aws:ResourceTag/golive:delivery": "canary"}}
     # exactly the canary services' rules carry that tag
     tagged = {props(r)["tags"]["golive:service"] for r in of_type(prod, RULE) if props(r)["tags"].get("golive:delivery") == "canary"}
-    assert tagged == set(PROD_SERVICES)
+    assert tagged == set(PUBLIC_SERVICES)
 
 
 def test_without_canary_routing_the_role_cannot_modify_rules():
     from components.config import AwsAccount
 
     policy = delivery.controller_policy(AwsAccount("123456789012", "eu-west-1"), canary_rules=False)
-    assert [s["Sid"] for s in policy["Statement"]] == ["DescribeLoadBalancing"]
+    assert [s["Sid"] for s in policy["Statement"]] == ["ReadListenerRules"]
 
 
 def test_controller_metrics_are_scraped_with_the_rollouts_own_labels(prod):
@@ -169,6 +185,7 @@ def test_prod_canary_steps_render_as_configured_with_real_alb_routing(prod):
     rollouts = by_name(in_delivery(prod, ROLLOUT))
     rules_by_svc = {props(r)["tags"]["golive:service"]: r for r in of_type(prod, RULE)}
     groups = {(props(g)["tags"]["golive:service"], props(g)["tags"]["golive:role"]): g for g in of_type(prod, TG)}
+    assert set(rollouts) == set(PROD_SERVICES)
     for svc, rollout in rollouts.items():
         spec = props(rollout)["spec"]
         canary = spec["strategy"]["canary"]
@@ -177,11 +194,15 @@ def test_prod_canary_steps_render_as_configured_with_real_alb_routing(prod):
             if "analysis" in step:
                 assert step["analysis"]["templates"] == [{"templateName": f"{svc}-slo"}]
                 assert step["analysis"]["args"] == [{"name": "new-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]
-        assert canary["stableService"] == svc and canary["canaryService"] == f"{svc}-canary"
-        plugin = canary["trafficRouting"]["plugins"]["golive/alb-listener-rule"]
-        assert set(plugin) == {"listenerRuleArn", "stableTargetGroupArn", "canaryTargetGroupArn"}
-        assert sorted(deps(rollout, "spec")) == sorted([rules_by_svc[svc]["urn"], groups[(svc, "stable")]["urn"],
-                                                        groups[(svc, "canary")]["urn"]])
+        if svc in PUBLIC_SERVICES:
+            assert canary["stableService"] == svc and canary["canaryService"] == f"{svc}-canary"
+            plugin = canary["trafficRouting"]["plugins"]["golive/alb-listener-rule"]
+            assert set(plugin) == {"listenerRuleArn", "stableTargetGroupArn", "canaryTargetGroupArn", "region"}
+            assert plugin["region"] == "eu-west-1"  # the edge's ALB is in the stack's region
+            assert sorted(deps(rollout, "spec")) == sorted([rules_by_svc[svc]["urn"], groups[(svc, "stable")]["urn"],
+                                                            groups[(svc, "canary")]["urn"]])
+        else:  # no ALB route: the canary's share is its share of the replicas
+            assert "trafficRouting" not in canary and "canaryService" not in canary, svc
         assert spec["workloadRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc, "scaleDown": "onsuccess"}
         assert spec["replicas"] == 2 and spec["progressDeadlineAbort"] is True
         assert rollout["options"]["ignoreChanges"] == ["spec.replicas"]
@@ -262,7 +283,8 @@ def test_component_in_isolation_uses_the_routing_it_is_given(synth_program):
     result = synth_program(program)
     (rollout,) = of_type(result, ROLLOUT)
     plugin = props(rollout)["spec"]["strategy"]["canary"]["trafficRouting"]["plugins"]["golive/alb-listener-rule"]
-    assert plugin == {"listenerRuleArn": "arn:rule", "stableTargetGroupArn": "arn:stable", "canaryTargetGroupArn": "arn:canary"}
+    assert plugin == {"listenerRuleArn": "arn:rule", "stableTargetGroupArn": "arn:stable", "canaryTargetGroupArn": "arn:canary",
+                      "region": "eu-west-1"}
     (template,) = of_type(result, TEMPLATE)
     assert {m["provider"]["prometheus"]["address"] for m in props(template)["spec"]["metrics"]} == {"http://prometheus:9090"}
     assert len(of_type(result, "kubernetes:helm.sh/v3:Release")) == 1
@@ -458,10 +480,31 @@ def test_committed_doc_is_the_rendered_one():
 def test_doc_shows_each_services_rollout_template_and_routing():
     doc = delivery.render_doc(prod_parsed())
     for svc in PROD_SERVICES:
-        assert f"### {svc}" in doc and f"name: {svc}-slo" in doc and f"golive-{svc}-canary-tg" in doc
-        assert f"canaryService: {svc}-canary" in doc
+        assert f"### {svc}" in doc and f"name: {svc}-slo" in doc
+    for svc in PUBLIC_SERVICES:
+        assert f"golive-{svc}-canary-tg" in doc and f"canaryService: {svc}-canary" in doc
     assert "setWeight 10, pause 2h, analysis, setWeight 50, pause 2h, analysis, setWeight 100" in doc
-    assert "golive/alb-listener-rule" in doc and "not published yet" in doc
+    assert "golive/alb-listener-rule" in doc and "not published yet" not in doc
+    # how weights move and how to roll back by hand
+    assert "| `SetWeight(w)` |" in doc and "| `RemoveManagedRoutes` |" in doc and "stack output `canaryRouting`" in doc
+    assert 'aws elbv2 modify-rule --region "$REGION" --rule-arn "$RULE" --actions "$ACTIONS"' in doc
+    assert "region: eu-west-1" in doc
+
+
+def test_the_manual_rollback_in_the_doc_restores_stable_100_canary_0():
+    """The doc's jq program builds the actions `aws elbv2 modify-rule` takes: one forward, stable 100, canary 0."""
+    import shutil
+
+    doc = delivery.render_doc(prod_parsed())
+    program = re.search(r"ACTIONS=\$\(jq -nc --arg s \"\$STABLE\" --arg c \"\$CANARY\" \\\n  '([^']+)'\)", doc)
+    assert program, "the rollback's jq program"
+    jq = shutil.which("jq")
+    if jq is None:
+        pytest.skip("jq is not installed")
+    out = subprocess.run([jq, "-nc", "--arg", "s", "arn:stable", "--arg", "c", "arn:canary", program.group(1)],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": "arn:stable", "Weight": 100}, {"TargetGroupArn": "arn:canary", "Weight": 0}]}}]
 
 
 # --------------------------------------------------------------------------- config
@@ -491,8 +534,13 @@ EDGE = {"edge": {"domain": "example.com", "hostedZoneId": "Z1"}}
         ({"delivery": {"analysisFailureLimit": 3}}, "golive:delivery.analysisFailureLimit", "analysisCount - 1 (2)"),
         ({"delivery": {"analysisInterval": "30s"}}, "golive:delivery.analysisInterval", "at least 1m"),
         ({"delivery": {"chartVersion": "2.x"}}, "golive:delivery.chartVersion", "exact chart version"),
-        ({"delivery": {"trafficRouterPluginUrl": "https://example.com/plugin"}}, "golive:delivery.trafficRouterPluginSha256",
-         "SHA-256"),
+        ({"delivery": {"trafficRouterPlugin": {"location": "https://example.com/plugin", "sha256": "ABC"}}},
+         "golive:delivery.trafficRouterPlugin.sha256", "SHA-256 (64 lowercase hex digits)"),
+        ({"delivery": {"trafficRouterPlugin": {"location": "http://example.com/plugin"}}},
+         "golive:delivery.trafficRouterPlugin.location", "must be the https:// URL"),
+        ({"delivery": {"trafficRouterPlugin": {"location": ""}}}, "golive:delivery.trafficRouterPlugin.location", "https://"),
+        ({"delivery": {"trafficRouterPluginUrl": "https://example.com/plugin"}}, "golive:delivery.trafficRouterPluginUrl",
+         "did you mean 'trafficRouterPlugin'"),
         ({**EDGE, "services": [{"name": "a", "host": "a.example.com", "delivery": "blueGreen"}]},
          "golive:services[0].previewHost", "a blueGreen service needs a preview host"),
         ({**EDGE, "services": [{"name": "a", "host": "a.example.com", "previewHost": "p.example.com"}]},

@@ -108,8 +108,23 @@ def test_flow_log_role_may_write_only_to_its_log_group(prod):
     import json
 
     policy = json.loads(props(one(prod, "aws:iam/rolePolicy:RolePolicy", "flow-logs"))["policy"])
-    (statement,) = policy["Statement"]
-    assert all(res.startswith("arn:aws:logs:eu-west-1:123456789012:log-group:/golive/") for res in statement["Resource"])
+    by_action = {}
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            by_action[action] = statement["Resource"]
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"):
+        assert all(res.startswith("arn:aws:logs:eu-west-1:123456789012:log-group:/golive/") for res in by_action[action])
+
+
+def test_flow_log_role_lists_log_groups_on_the_only_resource_iam_accepts(prod):
+    """logs:DescribeLogGroups has no resource-level permissions (Service Authorization Reference): only "*" grants it."""
+    import json
+
+    policy = json.loads(props(one(prod, "aws:iam/rolePolicy:RolePolicy", "flow-logs"))["policy"])
+    granting = [s for s in policy["Statement"] if "logs:DescribeLogGroups" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert [s["Resource"] for s in granting] == ["*"]
+    assert all(s["Action"] == "logs:DescribeLogGroups" for s in granting), "nothing else rides on the wildcard"
 
 
 def test_endpoints_for_private_workloads(prod):

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from components.config import RESERVED_NAMESPACES, AwsAccount, ConfigError, NetworkConfig, ServiceConfig, parse
 from tests.helpers import deps, of_type, props
 
-SERVICES = ("signal-service", "listings-service", "trading-api")
+SERVICES = ("signal-service", "listings-service", "trading-api", "config-service")
+# (service port, metrics port) in the prod catalog: the listings report serves metrics on :8086, the config service listens on 8100.
+PORTS = {"signal-service": (8080, 8080), "listings-service": (8080, 8086), "trading-api": (8080, 8080), "config-service": (8100, 8100)}
 NAMESPACE = "kubernetes:core/v1:Namespace"
 SA = "kubernetes:core/v1:ServiceAccount"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -31,7 +33,8 @@ def catalog_namespaces(synth):
     return {props(r)["metadata"]["name"]: r for r in of_type(synth, NAMESPACE) if CATALOG in r["urn"]}
 
 
-def test_prod_declares_the_three_services_of_the_reports(prod):
+def test_prod_declares_the_services_of_the_reports(prod):
+    """The three services of the reports and the config service the signal service depends on."""
     assert set(catalog_namespaces(prod)) == set(SERVICES)
     assert prod.outputs["serviceNamespaces"] == {s: s for s in SERVICES}
 
@@ -53,8 +56,11 @@ def test_network_policies_deny_by_default_and_admit_the_load_balancer_and_monito
     lb_rule, monitoring_rule = allow["ingress"]
     public = list(NetworkConfig(vpc_cidr="10.20.0.0/16").subnet_cidrs("eu-west-1")["public"])
     assert [peer["ipBlock"]["cidr"] for peer in lb_rule["from"]] == public
-    assert lb_rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    port, metrics_port = PORTS[service]
+    assert lb_rule["ports"] == [{"port": port, "protocol": "TCP"}]
     assert monitoring_rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    # Monitoring probes the service's port and scrapes the metrics port.
+    assert monitoring_rule["ports"] == [{"port": p, "protocol": "TCP"} for p in sorted({port, metrics_port})]
 
 
 @pytest.mark.parametrize("service", SERVICES)

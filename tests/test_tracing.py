@@ -40,6 +40,7 @@ PROD_SAMPLING = {
                        "signal-service-slow": ("latency", {"threshold_ms": 1000})},
     "listings-service": {"listings-service-all": None},
     "trading-api": {"trading-api-all": None},
+    "config-service": {"config-service-all": None},  # no tracing block in the catalog: every trace kept
 }
 GATEWAY_OTLP = "http://otel-gateway.tracing.svc.cluster.local:4317"
 TRACE_RETENTION_HOURS = "336h"  # 14 days
@@ -284,7 +285,8 @@ def _promtool_suite(group: dict, tmp_path: pathlib.Path) -> pathlib.Path:
         "interval": "1m",
         "input_series": [{"series": s, "values": v} for s, v in series],
         "alert_rule_test": [{"eval_time": f"{minute}m", "alertname": alert,
-                             "exp_alerts": [{"exp_labels": {"severity": "warning", "service": "tracing", "alertname": alert, **labels}}]
+                             "exp_alerts": [{"exp_labels": {"severity": "warning", "priority": "P3", "service": "tracing", "alertname": alert,
+                                                           **labels}}]
                              if labels else []}],
     } for alert, series, minute, labels in SCENARIOS]
     path = tmp_path / "tracing.test.yml"
@@ -341,7 +343,7 @@ def test_every_alert_is_labelled_and_links_a_runbook_page_with_its_sections(prod
     (record,) = in_tracing(prod, PROM_RULE)
     assert props(record)["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     for rule in props(record)["spec"]["groups"][0]["rules"]:
-        assert rule["labels"] == {"severity": "warning", "service": "tracing"}
+        assert rule["labels"] == {"severity": "warning", "priority": "P3", "service": "tracing"}  # traces never page
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
         page = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", rule["alert"]).lower()
         assert rule["annotations"]["runbook_url"] == f"{RUNBOOK_BASE}/{page}.md#{rule['alert'].lower()}"

@@ -43,9 +43,15 @@ def run_lines(workflow: dict) -> list[str]:
     return lines
 
 
-def makefile_targets() -> set[str]:
-    text = (ROOT / "Makefile").read_text()
-    return {m.group(1) for m in re.finditer(r"^([A-Za-z0-9_.-]+)\s*:(?!=)", text, re.MULTILINE)}
+def makefile_targets(directory: str = ".") -> set[str]:
+    text = (ROOT / directory / "Makefile").read_text()
+    return {m.group(1) for m in re.finditer(r"^([A-Za-z0-9_.$()/%-]+)\s*:(?!=)", text, re.MULTILINE)}
+
+
+def make_calls(line: str) -> list[tuple[str, str]]:
+    """(directory, target) of each `make [-C DIR] TARGET` in a shell line."""
+    return [(m.group(1) or ".", m.group(2))
+            for m in re.finditer(r"(?:^|[;&|]\s*)make\s+(?:-C\s+(\S+)\s+)?([A-Za-z0-9_.-]+)", line)]
 
 
 def golive_invocations(line: str) -> list[list[str]]:
@@ -63,8 +69,8 @@ def golive_invocations(line: str) -> list[list[str]]:
     return found
 
 
-def test_the_three_workflows_exist():
-    assert {p.name for p in FILES} == {"pull-request.yml", "preview.yml", "deploy.yml"}
+def test_the_four_workflows_exist():
+    assert {p.name for p in FILES} == {"pull-request.yml", "preview.yml", "deploy.yml", "release-plugin.yml"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -107,9 +113,9 @@ def test_every_action_is_pinned_to_a_commit_with_a_version_comment(path):
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_make_targets_called_by_steps_exist(path):
-    targets = makefile_targets()
-    called = [t for line in run_lines(load(path)) for t in re.findall(r"(?:^|[;&|]\s*)make\s+([A-Za-z0-9_.-]+)", line)]
-    assert set(called) <= targets, f"unknown make targets: {set(called) - targets}"
+    called = {call for line in run_lines(load(path)) for call in make_calls(line)}
+    unknown = {(d, t) for d, t in called if t not in makefile_targets(d)}
+    assert not unknown, f"unknown make targets: {unknown}"
 
 
 def parses(args: list[str]) -> bool:
@@ -126,6 +132,8 @@ def test_the_command_checks_are_not_vacuous(capsys):
     ]
     assert not parses(["deploy"]) and not parses(["check", "--format", "yaml"]) and parses(["diff", "--git-base", "HEAD^1"])
     assert {"setup", "test"} <= makefile_targets() and "nope" not in makefile_targets()
+    assert make_calls("make -C delivery/alb-traffic-router dist && make test") == [("delivery/alb-traffic-router", "dist"), (".", "test")]
+    assert {"dist", "test"} <= makefile_targets("delivery/alb-traffic-router")
     capsys.readouterr()
 
 
@@ -186,3 +194,40 @@ def test_deploy_runs_the_offline_gate_before_pulumi_up_in_production():
     assert "--policy-pack policy" in runs[up_at] and "--yes" in runs[up_at]
     assert "--policy-pack-config policy/config/prod.json" in runs[up_at]
     assert any("python -m golive check" in (step.get("run") or "") for step in workflow["jobs"]["gate"]["steps"])
+
+
+def go_toolchain() -> str:
+    return re.search(r"^toolchain go(\S+)$", (ROOT / "delivery" / "alb-traffic-router" / "go.mod").read_text(), re.M).group(1)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_go_is_set_up_at_the_plugins_toolchain(path):
+    """The plugin's binary is reproducible only with the toolchain its go.mod names; every workflow uses that one."""
+    setups = [step for _, step in steps(load(path)) if "actions/setup-go@" in step.get("uses", "")]
+    for step in setups:
+        assert step["with"]["go-version"] == go_toolchain()
+    if any(("make test" in line or "make -C delivery/alb-traffic-router" in line) for line in run_lines(load(path))):
+        assert setups, f"{path.name} runs the plugin's build without setting up Go"
+
+
+def test_the_plugin_release_builds_verifies_and_publishes_with_least_privilege():
+    workflow = load(WORKFLOWS / "release-plugin.yml")
+    assert triggers(workflow) == {"push": {"tags": ["alb-traffic-router-v*"]}}
+    build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"} and publish["permissions"] == {"contents": "write"}
+    assert publish["needs"] == "build"
+    runs = [step.get("run") or "" for step in build["steps"]]
+    built_at = next(i for i, r in enumerate(runs) if "make -C delivery/alb-traffic-router dist" in r)
+    verify_at = next(i for i, r in enumerate(runs) if "TrafficRouterPluginConfig" in r and "sha256sum" in r)
+    version_at = next(i for i, r in enumerate(runs) if "TRAFFIC_ROUTER_VERSION" in r and "const Version" in r)
+    assert version_at < built_at < verify_at
+    checkout = next(step for step in build["steps"] if "actions/checkout@" in step.get("uses", ""))
+    assert checkout["with"]["persist-credentials"] is False
+    setup = next(step for step in build["steps"] if "actions/setup-go@" in step.get("uses", ""))
+    assert setup["with"]["cache"] is False  # a release is built from the proxy's modules, not from a cache
+    publish_run = " ".join(step.get("run") or "" for step in publish["steps"])
+    assert "sha256sum --check SHA256SUMS" in publish_run and "gh release create" in publish_run
+    for asset in ("alb-traffic-router-linux-amd64", "alb-traffic-router-linux-arm64", "SHA256SUMS"):
+        assert asset in publish_run
+    # the tag's name only reaches the shell through the environment, never spliced into the script
+    assert all("${{" not in (step.get("run") or "") for _, step in steps(workflow))

@@ -1,12 +1,14 @@
 """The Alertmanager configuration, generated from config; secrets stay in mounted files.
 
-Routing follows the services' reports: critical alerts page (PagerDuty) and post to
-Slack, warnings go to Slack and e-mail, slow SLO burns open tickets (Slack and
-e-mail). Alerts group by alert name and service; critical ones repeat every 4h,
-others every 24h. A critical alert silences the warning of the same name and
-service, ``ServiceDown`` silences everything else of its service, and a paging
-burn silences the ticket of the same SLO. The always-firing Watchdog goes to an
-external dead man's switch that pages when it stops arriving.
+Routing follows the services' reports and each alert's ``priority`` label (set from the
+catalog): P1 and P2 page (PagerDuty, P1 as PagerDuty severity ``critical``, P2 as
+``error``) and post to the critical Slack channel; P3 opens a ticket (Slack and e-mail;
+SLO tickets in the SLO channel). Alerts without a priority (a chart's own rules) route by
+severity as before: critical pages, warning tickets. Alerts group by alert name and
+service; paging ones repeat every 4h, others every 24h. A critical alert silences the
+warning of the same name and service, ``ServiceDown`` silences everything else of its
+service, and a paging SLO alert silences the tickets of the same SLO. The always-firing
+Watchdog goes to an external dead man's switch that pages when it stops arriving.
 
 No secret is written here: the PagerDuty routing key, the Slack webhook URL and
 the SMTP password are files of a Kubernetes Secret the operator mounts under
@@ -15,7 +17,9 @@ the SMTP password are files of a Kubernetes Secret the operator mounts under
 
 from __future__ import annotations
 
-from components.config import AlertingConfig
+import re
+
+from components.config import PAGING_PRIORITIES, AlertingConfig
 
 SECRET_MOUNT = "/etc/alertmanager/secrets"
 PAGERDUTY_KEY = "pagerduty-routing-key"
@@ -30,6 +34,8 @@ EMAIL_WARNING = "email-warning"
 SLACK_TICKETS = "slack-slo-tickets"
 EMAIL_TICKETS = "email-slo-tickets"
 WATCHDOG = "watchdog"
+PAGING = f'priority=~"{"|".join(PAGING_PRIORITIES)}"'
+TICKET = 'priority="P3"'
 
 _SLACK_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.service }})'
 _SLACK_TEXT = (
@@ -91,10 +97,16 @@ def alertmanager_config(cfg: AlertingConfig, secret_name: str) -> dict:
             "repeat_interval": other,
             "routes": [
                 _route(WATCHDOG, 'alertname="Watchdog"', repeat="1m", group_wait="0s", group_interval="1m"),
-                _route(PAGERDUTY, 'severity="critical"', repeat=critical, cont=True),
-                _route(SLACK_CRITICAL, 'severity="critical"', repeat=critical),
+                # By priority (every golive rule has one): P1/P2 page, P3 tickets.
+                _route(PAGERDUTY, PAGING, repeat=critical, cont=True),
+                _route(SLACK_CRITICAL, PAGING, repeat=critical),
                 _route(SLACK_TICKETS, 'slo_severity="ticket"', repeat=other, cont=True, group_by=["alertname", "service", "slo"]),
                 _route(EMAIL_TICKETS, 'slo_severity="ticket"', repeat=other, group_by=["alertname", "service", "slo"]),
+                _route(SLACK_WARNING, TICKET, repeat=other, cont=True),
+                _route(EMAIL_WARNING, TICKET, repeat=other),
+                # Without a priority, by severity.
+                _route(PAGERDUTY, 'severity="critical"', repeat=critical, cont=True),
+                _route(SLACK_CRITICAL, 'severity="critical"', repeat=critical),
                 _route(SLACK_WARNING, 'severity="warning"', repeat=other, cont=True),
                 _route(EMAIL_WARNING, 'severity="warning"', repeat=other),
             ],
@@ -111,7 +123,7 @@ def alertmanager_config(cfg: AlertingConfig, secret_name: str) -> dict:
                     {
                         "routing_key_file": secret_path(secret_name, PAGERDUTY_KEY),
                         "send_resolved": True,
-                        "severity": "critical",
+                        "severity": '{{ if eq .CommonLabels.priority "P2" }}error{{ else }}critical{{ end }}',
                         "description": "{{ .CommonLabels.alertname }} ({{ .CommonLabels.service }}): {{ .CommonAnnotations.summary }}",
                         "details": {
                             "description": "{{ .CommonAnnotations.description }}",
@@ -134,13 +146,18 @@ def alertmanager_config(cfg: AlertingConfig, secret_name: str) -> dict:
 def receivers_for(config: dict, labels: dict[str, str]) -> list[str]:
     """The receivers an alert with ``labels`` reaches (the subset of Alertmanager's routing golive uses).
 
-    Matchers are ``name="value"`` or ``name!="value"``; ``continue`` goes on to the next sibling.
+    Matchers are ``name="value"``, ``name!="value"`` or ``name=~"regex"``; ``continue`` goes on to the next sibling.
     """
 
     def matches(matcher: str) -> bool:
-        negate = "!=" in matcher
-        name, value = matcher.split("!=" if negate else "=", 1)
-        return (labels.get(name.strip(), "") == value.strip().strip('"')) != negate
+        m = re.fullmatch(r'\s*(\w+)\s*(=~|!=|=)\s*"(.*)"\s*', matcher)
+        if not m:
+            raise ValueError(f"unsupported matcher {matcher!r}")
+        name, op, value = m.groups()
+        actual = labels.get(name, "")
+        if op == "=~":
+            return re.fullmatch(value, actual) is not None
+        return (actual == value) != (op == "!=")
 
     found: list[str] = []
     for route in config["route"].get("routes", []):

@@ -60,6 +60,8 @@ class MonitoringArgs:
     smtp_password: pulumi.Input[str] | None = None
     database_port: int = 5432
     database_name: str = "postgres"
+    database_read_replicas: int = 0
+    """Read replicas of the database: without any, the replica-lag alert and panel are left out."""
     cache_port: int = 6379
     cluster_name: str = "golive"
     grafana_datasources: Sequence[Mapping[str, Any]] = ()
@@ -145,7 +147,7 @@ class Monitoring(pulumi.ComponentResource):
         labels = {"release": STACK_RELEASE, "app.kubernetes.io/part-of": "golive"}
 
         # --- rules
-        self.rule_groups = rules.all_groups(args.services)
+        self.rule_groups = rules.all_groups(args.services, cfg, read_replicas=args.database_read_replicas)
         base = cfg.alerting.runbook_base_url
         self.prometheus_rules = {
             group.name: k8s.apiextensions.CustomResource(
@@ -168,7 +170,7 @@ class Monitoring(pulumi.ComponentResource):
                 data={f"{uid}.json": json.dumps(model, sort_keys=True)},
                 opts=in_ns,
             )
-            for uid, model in dashboards.dashboards().items()
+            for uid, model in dashboards.dashboards(args.services, read_replicas=args.database_read_replicas).items()
         }
 
         # --- the catalog: scrape every service, probe its URL
@@ -334,7 +336,8 @@ def stack_values(cfg: MonitoringConfig, *, cluster_name: str, grafana_secret: pu
         "kubeProxy": {"enabled": False},
         "defaultRules": {
             "create": True,
-            # golive's own rules replace these (Watchdog, crash loops, …) or their targets do not exist on EKS.
+            # golive's own rules replace these or their targets do not exist on EKS. `general` holds TargetDown (golive has
+            # its own, for every job), a second Watchdog and InfoInhibitor, which would fire forever on golive's info Watchdog.
             "rules": {"etcd": False, "general": False, "kubernetesApps": False, "kubeControllerManager": False,
                       "kubeSchedulerAlerting": False, "kubeSchedulerRecording": False, "kubeProxy": False},
             "additionalRuleLabels": {"service": "kubernetes"},
@@ -390,17 +393,33 @@ def stack_values(cfg: MonitoringConfig, *, cluster_name: str, grafana_secret: pu
     }
 
 
+def metrics_service_name(svc: ServiceConfig) -> str:
+    """The Service whose endpoints Prometheus scrapes: ``<service>-metrics`` with progressive delivery, else ``<service>``."""
+    return svc.name if svc.delivery == "none" else f"{svc.name}-metrics"
+
+
 def service_monitor_spec(svc: ServiceConfig) -> dict:
-    """Scrape the ``metrics`` port of the service's namespace at /metrics; ``service`` is the catalog name."""
+    """Scrape the catalog's metrics port, path and interval of each pod, once, through one Service of the namespace.
+
+    ``targetPort`` is the container port (the pod must declare it); the ``keep`` on the Service name stops the traffic
+    Services (``<service>``, ``<service>-canary``), which select the same pods, from scraping them twice. ``job`` and
+    ``service`` become the catalog name, which ServiceDown and ServiceMetricsAbsent read.
+    """
+    scrape = svc.metrics
     return {
         "namespaceSelector": {"matchNames": [svc.name]},
         "selector": {},
         "endpoints": [
             {
-                "port": "metrics",
-                "path": "/metrics",
-                "interval": "15s",
-                "relabelings": [{"action": "replace", "targetLabel": "service", "replacement": svc.name}],
+                "targetPort": scrape.port_of(svc.port),
+                "path": scrape.path,
+                "interval": scrape.interval,
+                "scrapeTimeout": scrape.timeout,
+                "relabelings": [
+                    {"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": metrics_service_name(svc)},
+                    {"action": "replace", "targetLabel": "job", "replacement": svc.name},
+                    {"action": "replace", "targetLabel": "service", "replacement": svc.name},
+                ],
             }
         ],
     }
@@ -416,16 +435,14 @@ def _probe(job: str, module: str, targets: Sequence[pulumi.Input[str]], labels: 
     }
 
 
-def public_url(svc: ServiceConfig) -> str:
-    """The health URL through the load balancer, or in-cluster for internal services."""
-    if svc.host:
-        prefix = svc.path_prefix.rstrip("/")
-        return f"https://{svc.host}{prefix}{svc.health_path}"
-    return f"http://{svc.name}.{svc.name}.svc.cluster.local:{svc.port}{svc.health_path}"
+public_url = rules.public_url
 
 
 def probe_specs(services: Sequence[ServiceConfig], prober: str, interval: str) -> dict[str, dict]:
-    """Per service: its health URL (HTTP 2xx), and for public ones the certificate (TLS) and the name (DNS)."""
+    """Per service: its health URL (HTTP 2xx), and for public ones the certificate (TLS) and the name (DNS).
+
+    The job names are :func:`rules.probe_jobs`' (each has a ProbeAbsent rule).
+    """
     specs: dict[str, dict] = {}
     for svc in services:
         labels = {"service": svc.name}
@@ -487,7 +504,7 @@ def cloudwatch_read_policy() -> dict:
 
 
 def yace_config(region: str) -> dict:
-    """YACE discovery jobs (resources tagged project=golive): RDS, ElastiCache, the ALB, WAF and AWS Backup.
+    """YACE discovery jobs (resources tagged project=golive): RDS, ElastiCache, the ALB, WAF, AWS Backup and OpenSearch.
 
     Backup job counts read missing datapoints as 0 (``nilToZero``), so "no job
     completed in 26h" is a series of zeros rather than no series at all.
@@ -519,5 +536,9 @@ def yace_config(region: str) -> dict:
             # Restore tests (components/restore_testing.py), every 5 minutes: a restore running past the RTO shows.
             *metrics("Sum", "NumberOfRestoreJobsCompleted", "NumberOfRestoreJobsFailed", nil_to_zero=True),
             *metrics("Maximum", "NumberOfRestoreJobsRunning", nil_to_zero=True)]},
+        # The log domain's health: cluster status, blocked writes, the fullest node's free storage (MiB).
+        {"type": "AWS/ES", "regions": [region], "searchTags": search, "metrics": [
+            *metrics("Maximum", "ClusterStatus.red", "ClusterStatus.yellow", "ClusterIndexWritesBlocked", "JVMMemoryPressure"),
+            *metrics("Minimum", "FreeStorageSpace")]},
     ]
     return {"apiVersion": "v1alpha1", "discovery": {"jobs": jobs}}

@@ -4,7 +4,15 @@ Each dashboard is a ``Dashboard`` builder; :func:`dashboards` returns them as JS
 documents keyed by uid, which the component ships as ConfigMaps labelled
 ``grafana_dashboard: "1"`` for Grafana's sidecar. Queries use the metric names of
 docs/metrics.md, the exporters' names and the recording rules of ``rules.py``;
-tests parse every panel query with promtool.
+tests parse every panel query with promtool and run the ones that could mislead
+(service filters, certificates) on series with promtool.
+
+The dashboards follow what exists: the service variable lists the catalog (an
+exporter's scrape target, whose ``service`` label is its Kubernetes Service, never
+shows), each certificate appears once (the TLS probe's, not the HTTP probe's
+copy), SLI panels name the SLO window the rules record (Prometheus keeps at least
+that long, config check and policy), and a panel for something the stack does not
+declare (replica lag without read replicas) is left out.
 """
 
 from __future__ import annotations
@@ -19,12 +27,17 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import heatmap, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueGraphMode
-from grafana_foundation_sdk.models.dashboard import DataSourceRef, Threshold, ThresholdsMode, VariableOption, VariableRefresh
+from grafana_foundation_sdk.models.dashboard import DataSourceRef, Threshold, ThresholdsMode, VariableOption
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+from components.config import SLO_WINDOW, ServiceConfig, duration_seconds
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
 TAGS = ["golive"]
 RATE = "$__rate_interval"
+WINDOW_DAYS = f"{int((duration_seconds(SLO_WINDOW) or 0) // 86400)}-day"
+# Only the TLS probes' certificates (the HTTP probes of the same hosts report them too).
+CERTIFICATES = 'probe_ssl_earliest_cert_expiry{job=~".+-tls"}'
 
 
 @dataclass(frozen=True)
@@ -84,13 +97,14 @@ def heat(title: str, query: Query, *, span: int = 12) -> heatmap.Panel:
     return _with_targets(panel, [query])
 
 
-def _service_variable(metric: str, *, include_all: bool) -> db.QueryVariable:
-    variable = (
-        db.QueryVariable("service").label("Service").datasource(DATASOURCE)
-        .query(f"label_values({metric}, service)").refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-    )
+def _service_variable(services: Sequence[str], *, include_all: bool) -> db.CustomVariable:
+    """The catalog's services, and nothing else: "All" is their names, never ``.*`` (which also matches exporters)."""
+    variable = db.CustomVariable("service").label("Service").values(",".join(services)).allow_custom_value(False)
     if include_all:
-        variable = variable.include_all(True).multi(True).all_value(".*").current(VariableOption(selected=True, text="All", value="$__all"))
+        variable = (variable.include_all(True).multi(True).all_value("|".join(services) or "none")
+                    .current(VariableOption(selected=True, text="All", value="$__all")))
+    elif services:
+        variable = variable.current(VariableOption(selected=True, text=services[0], value=services[0]))
     return variable
 
 
@@ -114,12 +128,12 @@ def _board(uid: str, title: str, description: str, rows: Iterable[tuple[str, Seq
 # --------------------------------------------------------------------------- the dashboards
 
 
-def overview() -> db.Dashboard:
+def overview(services: Sequence[str] = ()) -> db.Dashboard:
     ok_red = ((None, "red"), (1, "green"))
     return _board("golive-overview", "golive / Platform overview", "Every catalog service at a glance: status, traffic, errors, latency, SLOs.", [
         ("Status", [
-            grid("Service status (targets up)", [Query("sum by (service) (up{service=~\"$service\"})", instant=True)], span=8),
-            single("Services with no target up", Query("count(max by (service) (up{service=~\"$service\"}) == 0) or vector(0)"),
+            grid("Service status (targets up)", [Query("sum by (service) (up{job=~\"$service\"})", instant=True)], span=8),
+            single("Services with no target up", Query("count(max by (service) (up{job=~\"$service\"}) == 0) or vector(0)"),
                    steps=((None, "green"), (1, "red"))),
             single("Firing alerts", Query('count(ALERTS{alertstate="firing",alertname!="Watchdog"}) or vector(0)'),
                    steps=((None, "green"), (1, "orange"))),
@@ -136,14 +150,15 @@ def overview() -> db.Dashboard:
             ], "s", span=8),
         ]),
         ("SLOs", [
-            grid("SLO compliance (30-day SLI)", [Query('1 - slo:sli_error:ratio_rate30d{service=~"$service"}', instant=True)], "percentunit"),
+            grid(f"SLO compliance ({WINDOW_DAYS} SLI)", [Query(f'1 - slo:sli_error:ratio_rate{SLO_WINDOW}{{service=~"$service"}}', instant=True)],
+                 "percentunit"),
             grid("Error budget remaining", [Query('slo:error_budget_remaining:ratio{service=~"$service"}', instant=True)], "percentunit"),
             grid("Firing alerts", [Query('sum by (alertname, service, severity) (ALERTS{alertstate="firing"})', instant=True)], span=24),
         ]),
-    ], [_service_variable("service:http_requests:rate5m", include_all=True)])
+    ], [_service_variable(services, include_all=True)])
 
 
-def service_details() -> db.Dashboard:
+def service_details(services: Sequence[str] = ()) -> db.Dashboard:
     s = 'service="$service"'
     return _board("golive-service", "golive / Service details", "One service: requests by route, latency, errors by code, saturation.", [
         ("Requests", [
@@ -170,11 +185,15 @@ def service_details() -> db.Dashboard:
             series("Circuit breakers (1 = open)", [Query(f"max by (dependency) (circuit_breaker_state{{{s}}})", "{{dependency}}")], span=8),
             series("Failed logins", [Query(f"sum(increase(auth_login_failures_total{{{s}}}[5m]))", "failures / 5m")], span=8),
         ]),
-    ], [_service_variable("service:http_requests:rate5m", include_all=False)])
+    ], [_service_variable(services, include_all=False)])
 
 
-def database() -> db.Dashboard:
+def database(read_replicas: int = 0) -> db.Dashboard:
     rds = "dimension_DBInstanceIdentifier"
+    storage = [series("Free storage", [Query(f"min by ({rds}) (aws_rds_free_storage_space_average)", f"{{{{{rds}}}}}")], "bytes",
+                      span=12 if read_replicas else 24)]
+    if read_replicas:
+        storage.insert(0, series("Replica lag", [Query(f"max by ({rds}) (aws_rds_replica_lag_average)", f"{{{{{rds}}}}}")], "s"))
     return _board("golive-database", "golive / Database", "RDS PostgreSQL: connections, pool use, latency, replication, storage, CPU.", [
         ("Connections", [
             series("Connections by state", [Query("sum by (state) (pg_stat_activity_count)", "{{state}}")], span=8),
@@ -191,10 +210,7 @@ def database() -> db.Dashboard:
             series("Transactions", [Query(f"sum(rate(pg_stat_database_xact_commit[{RATE}]))", "commits"),
                                     Query(f"sum(rate(pg_stat_database_xact_rollback[{RATE}]))", "rollbacks")], "ops", span=8),
         ]),
-        ("Replication and storage", [
-            series("Replica lag", [Query(f"max by ({rds}) (aws_rds_replica_lag_average)", f"{{{{{rds}}}}}")], "s"),
-            series("Free storage", [Query(f"min by ({rds}) (aws_rds_free_storage_space_average)", f"{{{{{rds}}}}}")], "bytes"),
-        ]),
+        ("Replication and storage" if read_replicas else "Storage", storage),
     ])
 
 
@@ -220,12 +236,12 @@ def redis() -> db.Dashboard:
     ])
 
 
-def slo() -> db.Dashboard:
+def slo(services: Sequence[str] = ()) -> db.Dashboard:
     sel = '{service=~"$service"}'
-    return _board("golive-slo", "golive / SLOs", "Per service and SLI: objective, 30-day SLI, error budget left, burn rates.", [
+    return _board("golive-slo", "golive / SLOs", f"Per service and SLI: objective, {WINDOW_DAYS} SLI, error budget left, burn rates.", [
         ("Objectives", [
             grid("Objective", [Query(f"slo:objective:ratio{sel}", instant=True)], "percentunit", span=8),
-            grid("30-day SLI", [Query(f"1 - slo:sli_error:ratio_rate30d{sel}", instant=True)], "percentunit", span=8),
+            grid(f"{WINDOW_DAYS} SLI", [Query(f"1 - slo:sli_error:ratio_rate{SLO_WINDOW}{sel}", instant=True)], "percentunit", span=8),
             grid("Error budget remaining", [Query(f"slo:error_budget_remaining:ratio{sel}", instant=True)], "percentunit", span=8),
         ]),
         ("Burn rates", [
@@ -239,7 +255,7 @@ def slo() -> db.Dashboard:
             series("Error budget remaining over time", [Query(f"slo:error_budget_remaining:ratio{sel}", "{{service}} {{slo}}")],
                    "percentunit", span=24),
         ]),
-    ], [_service_variable("slo:objective:ratio", include_all=True)])
+    ], [_service_variable(services, include_all=True)])
 
 
 def edge() -> db.Dashboard:
@@ -264,19 +280,18 @@ def edge() -> db.Dashboard:
             series("Allowed by rule", [Query('sum by (dimension_Rule) (aws_wafv2_allowed_requests_sum{dimension_Rule!="ALL"})', "{{dimension_Rule}}")]),
             series("Blocked by rule", [Query('sum by (dimension_Rule) (aws_wafv2_blocked_requests_sum{dimension_Rule!="ALL"})', "{{dimension_Rule}}")]),
             series("TLS certificates: days left", [Query(
-                '(min by (instance) (probe_ssl_earliest_cert_expiry) - time()) / 86400', "{{instance}}")], "d", span=24),
+                f"(min by (instance) ({CERTIFICATES}) - time()) / 86400", "{{instance}}")], "d", span=24),
         ]),
     ])
 
 
-BUILDERS = (overview, service_details, database, redis, slo, edge)
-
-
-def dashboards() -> dict[str, dict]:
-    """uid -> dashboard JSON (plain dicts), built fresh each call."""
+def dashboards(services: Sequence[ServiceConfig] = (), *, read_replicas: int = 0) -> dict[str, dict]:
+    """uid -> dashboard JSON (plain dicts) for this catalog and database, built fresh each call."""
+    names = [s.name for s in services]
+    built = (overview(names), service_details(names), database(read_replicas), redis(), slo(names), edge())
     out: dict[str, dict] = {}
-    for build in BUILDERS:
-        model = build().build()
+    for board in built:
+        model = board.build()
         out[model.uid] = json.loads(json.dumps(model, cls=JSONEncoder))
     return out
 

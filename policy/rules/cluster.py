@@ -1,4 +1,4 @@
-"""Cluster rules (issue 4): EKS control plane, node groups, launch templates, in-cluster baseline."""
+"""Cluster rules: EKS control plane, node groups, launch templates, in-cluster baseline."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pulumi_policy import Severity
 
 from . import types as t
 from ._base import (
+    ADVISORY,
     KMS_KEY_TYPES,
     as_list,
     customer_managed_key,
@@ -341,7 +342,30 @@ storage_class_encrypted = resource_policy(
     defaults={"requireRetain": True},
 )
 
+def _check_in_cluster_half(args, cfg):
+    providers = of_type(args, t.PROVIDER_KUBERNETES)
+    for cluster in of_type(args, t.EKS_CLUSTER):
+        if not any(dep.urn == cluster.urn for p in providers for dep in depends_via(p, "kubeconfig")):
+            yield (f"EKS cluster {cluster.name} has no Kubernetes provider, so nothing runs in it: no autoscaler, storage "
+                   "class, services, monitoring or delivery. This is the infrastructure phase of a first deploy; the stack "
+                   "is complete after the all phase."), cluster.urn
+
+
+in_cluster_half = stack_policy(
+    name="cluster-in-cluster-half-declared",
+    description="Every EKS cluster has its in-cluster half declared (a Kubernetes provider built from it): a stack in the "
+    "infrastructure phase is not ready to go live.",
+    check=_check_in_cluster_half,
+    types=(t.EKS_CLUSTER, t.PROVIDER_KUBERNETES),
+    severity=Severity.HIGH,
+    category="Infrastructure",
+    remediation="Connect to the admin VPN (or run from a configured deployer), set `golive:phase` to `all` and run "
+    "`pulumi up` again (README, the first deploy).",
+    enforcement=ADVISORY,
+)
+
 POLICIES = [
+    in_cluster_half,
     namespace_guardrails,
     storage_class_encrypted,
     eks_endpoint_restricted,

@@ -1,4 +1,5 @@
-"""Delivery rules (issue 10): every production service releases progressively, gated by its documented SLIs.
+"""Delivery rules: every production service releases progressively, gated by its documented SLIs, its canary weights
+set on the ALB by golive's traffic-router plugin.
 
 The Helm chart of Argo Rollouts is pinned by ``cluster-helm-chart-pinned``, which
 covers every Helm release; no rule here repeats it.
@@ -13,10 +14,39 @@ from collections.abc import Mapping
 from pulumi_policy import Severity
 
 from . import types as t
-from ._base import ADVISORY, as_json, as_list, get, is_production, of_type, resource_policy, stack_policy
+from ._base import (
+    UNKNOWN,
+    as_json,
+    as_list,
+    declare_reference,
+    get,
+    is_production,
+    is_set,
+    known_items,
+    of_type,
+    peek,
+    peek_key,
+    resource_policy,
+    stack_policy,
+)
 
 SERVICE_LABEL = "golive.io/service"
 ARGO_CHART = "argo-rollouts"
+# golive's traffic-router plugin (delivery/alb-traffic-router) and the configuration it accepts, no more, no less.
+ALB_PLUGIN = "golive/alb-listener-rule"
+ALB_PLUGIN_FIELDS = ("listenerRuleArn", "stableTargetGroupArn", "canaryTargetGroupArn", "region")
+ALB_PLUGIN_PATH = f"spec.strategy.canary.trafficRouting.plugins.{ALB_PLUGIN}"
+MAX_ALB_WEIGHT = 999
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+_ELB_ARN = r"arn:aws[a-z-]*:elasticloadbalancing:(?P<region>[a-z0-9-]+):[0-9]{12}:"
+_PLUGIN_ARNS = {
+    "listenerRuleArn": (re.compile(_ELB_ARN + r"listener-rule/app/[^/]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+"), "an ALB listener rule"),
+    "stableTargetGroupArn": (re.compile(_ELB_ARN + r"targetgroup/[^/]+/[0-9a-f]+"), "a target group"),
+    "canaryTargetGroupArn": (re.compile(_ELB_ARN + r"targetgroup/[^/]+/[0-9a-f]+"), "a target group"),
+}
+declare_reference((t.ROLLOUT,), f"{ALB_PLUGIN_PATH}.listenerRuleArn", (t.LISTENER_RULE,))
+declare_reference((t.ROLLOUT,), f"{ALB_PLUGIN_PATH}.stableTargetGroupArn", (t.TARGET_GROUP,))
+declare_reference((t.ROLLOUT,), f"{ALB_PLUGIN_PATH}.canaryTargetGroupArn", (t.TARGET_GROUP,))
 METRICS_DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -187,7 +217,7 @@ analysis_metrics_documented = resource_policy(
 
 
 def _check_router_installed(args, cfg):
-    registered: dict[str, dict] = {}
+    registered: dict[str, Mapping] = {}
     for release in of_type(args, t.HELM_RELEASE):
         if get(release.props, "chart") != ARGO_CHART:
             continue
@@ -201,19 +231,92 @@ def _check_router_installed(args, cfg):
             if plugin is None:
                 yield (f"Rollout {rollout.name} routes traffic through plugin {name!r}, which no argo-rollouts release installs: "
                        "its canary cannot shift ALB weights and the rollout will be Degraded."), rollout.urn
-            elif not str(plugin.get("location", "")).startswith("https://") or not re.fullmatch(r"[0-9a-f]{64}", str(plugin.get("sha256", ""))):
-                yield f"traffic-router plugin {name!r} is installed without an https location and a SHA-256 checksum.", rollout.urn
+                continue
+            location, digest = str(get(plugin, "location") or ""), str(get(plugin, "sha256") or "")
+            if not re.fullmatch(r"https://[^\s/?#]+/\S+", location):
+                yield (f"traffic-router plugin {name!r} is downloaded from {location or 'nowhere'!r}, not from an https:// "
+                       "location: anyone on the path could hand the controller another binary."), rollout.urn
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                yield (f"traffic-router plugin {name!r} is installed without a SHA-256 checksum ({digest or 'none'!r}): the "
+                       "controller would run whatever the location serves."), rollout.urn
 
 
 traffic_router_installed = stack_policy(
     name="delivery-traffic-router-installed",
-    description="Every traffic-router plugin a Rollout uses is installed (https location, SHA-256) by the Argo Rollouts release.",
+    description=("Every traffic-router plugin a Rollout uses is installed by the Argo Rollouts release under its name, "
+                 "from an https location and with its SHA-256."),
     check=_check_router_installed,
     types=(t.ROLLOUT, t.HELM_RELEASE),
-    severity=Severity.MEDIUM,
+    severity=Severity.HIGH,
     category="Infrastructure",
-    remediation="Release the golive/alb-listener-rule plugin and set golive:delivery.trafficRouterPluginUrl and trafficRouterPluginSha256.",
-    enforcement=ADVISORY,
+    remediation=("Keep golive:delivery.trafficRouterPlugin at golive's release (the default), or set its location (https) "
+                 "and sha256 to another build of delivery/alb-traffic-router."),
 )
 
-POLICIES = [strategy_analysed, canary_weights_increase, analysis_metrics_documented, traffic_router_installed]
+
+def _check_router_configured(args, cfg):
+    """The plugin's configuration in a canary Rollout: what delivery/alb-traffic-router accepts, checked as a preview can.
+
+    The ARNs are outputs of this stack (unknown at a first preview): they must be set, and ``aws-references-resolve``
+    proves a listener rule and target groups feed them; their form and region are checked once they are known.
+    """
+    kind, body = _strategy(args)
+    plugins = get(body, "trafficRouting.plugins") if kind == "canary" else None
+    config = peek_key(plugins, ALB_PLUGIN) if isinstance(plugins, Mapping) else None
+    if config is None or config is UNKNOWN:
+        return  # another router, or the whole object is an output: nothing to check before it is known
+    if not isinstance(config, Mapping):
+        yield f"Rollout {args.name}: the configuration of {ALB_PLUGIN} is {config!r}, not an object with {', '.join(ALB_PLUGIN_FIELDS)}."
+        return
+    for key, _ in known_items(config):
+        if key not in ALB_PLUGIN_FIELDS:
+            yield f"Rollout {args.name}: {ALB_PLUGIN} has no setting {key!r} (it accepts {', '.join(ALB_PLUGIN_FIELDS)}) and refuses the rollout."
+    missing = [f for f in ALB_PLUGIN_FIELDS if not is_set(config, f)]
+    if missing:
+        yield (f"Rollout {args.name}: {ALB_PLUGIN} is missing {', '.join(missing)}: the plugin cannot know which listener rule "
+               "and target groups to weigh, and every step of the canary fails.")
+    region = peek(config, "region")
+    if isinstance(region, str) and region and not _REGION.fullmatch(region):
+        yield f"Rollout {args.name}: {ALB_PLUGIN} region {region!r} is not an AWS region name."
+        region = None  # nothing to compare the ARNs' regions with
+    known, elsewhere = {}, []
+    for field, (pattern, what) in _PLUGIN_ARNS.items():
+        value = peek(config, field)
+        if not isinstance(value, str) or not value:
+            continue
+        match = pattern.fullmatch(value)
+        if match is None:
+            yield f"Rollout {args.name}: {ALB_PLUGIN} {field} {value!r} is not the ARN of {what}."
+        elif isinstance(region, str) and region and match.group("region") != region:
+            elsewhere.append(f"{field} ({match.group('region')})")
+        known[field] = value
+    if elsewhere:
+        yield f"Rollout {args.name}: {ALB_PLUGIN} {', '.join(elsewhere)} not in its region {region}: the plugin refuses them."
+    if known.get("stableTargetGroupArn") and known.get("stableTargetGroupArn") == known.get("canaryTargetGroupArn"):
+        yield f"Rollout {args.name}: {ALB_PLUGIN} names one target group as both stable and canary."
+    for i, step in enumerate(as_list(get(body, "steps"))):
+        for unsupported in ("setHeaderRoute", "setMirrorRoute"):
+            if get(step, unsupported) is not None:
+                yield (f"Rollout {args.name}: step {i} is {unsupported}, which {ALB_PLUGIN} refuses (it only weighs the rule's "
+                       "two target groups): the rollout would stop at that step.")
+    if as_list(get(body, "trafficRouting.managedRoutes")):
+        yield f"Rollout {args.name}: trafficRouting.managedRoutes need header or mirror routes, which {ALB_PLUGIN} does not create."
+    total = get(body, "trafficRouting.maxTrafficWeight")
+    if total is not None and not (isinstance(total, int) and 1 <= total <= MAX_ALB_WEIGHT):
+        yield f"Rollout {args.name}: trafficRouting.maxTrafficWeight {total!r} is outside 1-{MAX_ALB_WEIGHT}, the weights of an ALB target group."
+
+
+traffic_router_configured = resource_policy(
+    name="delivery-traffic-router-configured",
+    description=("A canary Rollout that routes through golive/alb-listener-rule gives the plugin its listener rule, stable "
+                 "and canary target groups and region, and asks for nothing the plugin refuses."),
+    types=(t.ROLLOUT,),
+    check=_check_router_configured,
+    severity=Severity.HIGH,
+    category="DR & Business Continuity",
+    remediation=("Let components/delivery.py render the plugin's configuration from the edge's canary rule and target "
+                 "groups (golive:services[].host with delivery canary); use only setWeight, pause and analysis steps."),
+)
+
+POLICIES = [strategy_analysed, canary_weights_increase, analysis_metrics_documented, traffic_router_installed,
+            traffic_router_configured]

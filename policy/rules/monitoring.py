@@ -1,4 +1,4 @@
-"""Monitoring rules (issue 6): actionable alerts, retained metrics, a paging route, a private encrypted log store."""
+"""Monitoring rules: actionable alerts paged by priority, metrics retained as long as the rules read, a private encrypted log store."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from ._base import KMS_KEY_TYPES, as_json, customer_managed_key, declare_referen
 
 STACK_CHART = "kube-prometheus-stack"
 SEVERITIES = ("critical", "warning", "info")
+PRIORITIES = ("P1", "P2", "P3")
+PAGING_PRIORITIES = ("P1", "P2")
 NOTIFIER_KEYS = ("pagerduty_configs", "opsgenie_configs", "slack_configs", "email_configs", "webhook_configs", "sns_configs",
                  "victorops_configs", "msteams_configs", "pushover_configs", "telegram_configs", "wechat_configs", "discord_configs")
 # Receiver settings that would hold a key in clear; each has a *_file twin.
@@ -57,18 +59,25 @@ def _check_alert_rules(args, cfg):
             url = annotations.get("runbook_url", "")
             if url and not url.startswith("https://"):
                 yield f"{where} has runbook_url {url!r}; it must be an https:// link to docs/runbooks."
+            priority = labels.get("priority")
+            if priority not in cfg["priorities"]:
+                yield (f"{where} has priority {priority!r}; use one of {', '.join(cfg['priorities'])} so Alertmanager pages "
+                       f"({', '.join(cfg['pagingPriorities'])}) or tickets it.")
+            elif labels.get("severity") == "critical" and priority not in cfg["pagingPriorities"]:
+                yield f"{where} is critical with priority {priority}, which does not page; a critical alert is {' or '.join(cfg['pagingPriorities'])}."
 
 
 alert_rules_labelled = resource_policy(
     name="monitoring-alert-rules-labelled",
-    description="Every PrometheusRule alert carries severity, service, summary and runbook_url.",
+    description="Every PrometheusRule alert carries severity, a priority (critical ones page), service, summary and runbook_url.",
     types=(t.PROMETHEUS_RULE,),
     check=_check_alert_rules,
     severity=Severity.MEDIUM,
     category="Monitoring & Alerting",
     remediation="Declare alerts through components/monitoring/rules.py (Alert carries every label and annotation) and add a runbook page.",
     controls=("well-architected:OPS08-BP04",),
-    defaults={"severities": SEVERITIES, "requiredLabels": ("severity", "service"), "requiredAnnotations": ("summary", "runbook_url")},
+    defaults={"severities": SEVERITIES, "requiredLabels": ("severity", "service"), "requiredAnnotations": ("summary", "runbook_url"),
+              "priorities": PRIORITIES, "pagingPriorities": PAGING_PRIORITIES},
 )
 
 
@@ -100,6 +109,76 @@ prometheus_retention = resource_policy(
     remediation="Set golive:monitoring.retention (>= 15d); keep the storageSpec the Monitoring component sets.",
     controls=("well-architected:OPS08-BP01",),
     defaults={"minRetentionDays": 15},
+)
+
+
+# --------------------------------------------------------------------------- rule windows against retention
+
+_RANGE = re.compile(r"\[\s*((?:\d+(?:ms|s|m|h|d|w|y))+)\s*(?::[^\]]*)?\]")
+_OFFSET = re.compile(r"\boffset\s+((?:\d+(?:ms|s|m|h|d|w|y))+)")
+
+
+def lookback(expr: str) -> float:
+    """How far back ``expr`` reads, in seconds: its longest range plus its longest offset (an upper bound)."""
+    ranges = [_seconds(m) or 0 for m in _RANGE.findall(expr)]
+    offsets = [_seconds(m) or 0 for m in _OFFSET.findall(expr)]
+    return max(ranges, default=0) + max(offsets, default=0)
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / 86400:g}d"
+
+
+def _windows(args):
+    """(resource, what, lookback seconds) of every rule expression and dashboard query of the stack."""
+    for record in of_type(args, t.PROMETHEUS_RULE):
+        spec = as_json(get(record.props, "spec")) or {}
+        for group in get(spec, "groups") or []:
+            for rule in group.get("rules") or []:
+                expr = rule.get("expr")
+                if isinstance(expr, str):
+                    yield record, f"rule {rule.get('record') or rule.get('alert')} (group {group.get('name')})", lookback(expr)
+    for record in of_type(args, t.K8S_CONFIG_MAP):
+        if (get(record.props, "metadata.labels") or {}).get("grafana_dashboard") != "1":
+            continue
+        for key, text in (get(record.props, "data") or {}).items():
+            dashboard = as_json(text)
+            if not isinstance(dashboard, Mapping):
+                continue
+            for panel in _panels(dashboard.get("panels")):
+                for target in panel.get("targets") or []:
+                    expr = (target or {}).get("expr")
+                    if isinstance(expr, str):
+                        yield record, f"panel {panel.get('title')!r} of dashboard {key}", lookback(expr)
+
+
+def _check_retention_covers_windows(args, cfg):
+    stacks = [r for r in of_type(args, t.HELM_RELEASE) if get(r.props, "chart") == STACK_CHART]
+    if not stacks:
+        return
+    windows = sorted(_windows(args), key=lambda w: -w[2])
+    for stack in stacks:
+        values = as_json(get(stack.props, "values")) or {}
+        retention = _seconds((get(values, "prometheus.prometheusSpec") or {}).get("retention"))
+        if retention is None:
+            continue  # monitoring-prometheus-retention reports a missing retention
+        beyond = [(what, seconds) for _, what, seconds in windows if seconds > retention]
+        if beyond:
+            shown = "; ".join(f"{what} reads {_days(seconds)}" for what, seconds in beyond[:4])
+            more = f" (and {len(beyond) - 4} more)" if len(beyond) > 4 else ""
+            yield (f"{stack.name}: Prometheus keeps {_days(retention)} of metrics, but {shown}{more}: those results silently cover "
+                   f"only {_days(retention)}. Keep at least {_days(beyond[0][1])} (golive:monitoring.retention) or shorten the windows."), stack.urn
+
+
+retention_covers_rule_windows = stack_policy(
+    name="monitoring-retention-covers-rule-windows",
+    description="Prometheus keeps at least as long as any rule or dashboard query reads back (the 30-day SLIs need 30 days).",
+    check=_check_retention_covers_windows,
+    types=(t.HELM_RELEASE, t.PROMETHEUS_RULE, t.K8S_CONFIG_MAP),
+    severity=Severity.HIGH,
+    category="Monitoring & Alerting",
+    remediation="Set golive:monitoring.retention to at least the SLO window (30d; 35d leaves room for block boundaries).",
+    controls=("well-architected:OPS08-BP01",),
 )
 
 
@@ -143,25 +222,30 @@ def _check_critical_receiver(args, cfg):
         return
     config = as_json(get(_values(args), "alertmanager.config")) or {}
     receivers = {r.get("name"): r for r in config.get("receivers") or []}
-    reached = _route_receivers(config.get("route") or {}, {"severity": "critical", "alertname": "PolicyProbe", "service": "any"})
-    notifying = [name for name in reached if any(receivers.get(name, {}).get(k) for k in NOTIFIER_KEYS)]
-    if not notifying:
-        yield (f"{args.name}: a severity=critical alert reaches {', '.join(reached) or 'no receiver'}, none of which notifies anyone; "
-               "route critical alerts to a paging receiver.")
-    elif cfg["requirePager"] and not any(receivers[n].get(k) for n in notifying for k in cfg["pagerKeys"]):
-        yield f"{args.name}: critical alerts reach {', '.join(notifying)} but no pager ({', '.join(cfg['pagerKeys'])})."
+    probes = [("a severity=critical alert", {"severity": "critical", "alertname": "PolicyProbe", "service": "any"})]
+    probes += [(f"a priority={p} alert", {"severity": "warning", "priority": p, "alertname": "PolicyProbe", "service": "any"})
+               for p in cfg["pagingPriorities"]]
+    for what, labels in probes:
+        reached = _route_receivers(config.get("route") or {}, labels)
+        notifying = [name for name in reached if any(receivers.get(name, {}).get(k) for k in NOTIFIER_KEYS)]
+        if not notifying:
+            yield (f"{args.name}: {what} reaches {', '.join(reached) or 'no receiver'}, none of which notifies anyone; "
+                   "route it to a paging receiver.")
+        elif cfg["requirePager"] and not any(receivers[n].get(k) for n in notifying for k in cfg["pagerKeys"]):
+            yield f"{args.name}: {what} reaches {', '.join(notifying)} but no pager ({', '.join(cfg['pagerKeys'])})."
 
 
 alertmanager_critical_receiver = resource_policy(
     name="monitoring-alertmanager-critical-receiver",
-    description="Alertmanager routes severity=critical alerts to at least one receiver that pages.",
+    description="Alertmanager routes severity=critical alerts, and alerts of a paging priority (P1, P2), to a receiver that pages.",
     types=(t.HELM_RELEASE,),
     check=_check_critical_receiver,
     severity=Severity.HIGH,
     category="Monitoring & Alerting",
-    remediation="Keep the critical routes of components/monitoring/alertmanager.py (PagerDuty and Slack).",
+    remediation="Keep the paging routes of components/monitoring/alertmanager.py (PagerDuty and Slack, by priority and by severity).",
     controls=("well-architected:OPS10-BP02",),
-    defaults={"requirePager": True, "pagerKeys": ("pagerduty_configs", "opsgenie_configs", "victorops_configs")},
+    defaults={"requirePager": True, "pagerKeys": ("pagerduty_configs", "opsgenie_configs", "victorops_configs"),
+              "pagingPriorities": PAGING_PRIORITIES},
 )
 
 
@@ -333,6 +417,7 @@ dashboards_real = resource_policy(
 
 POLICIES = [
     services_observed,
+    retention_covers_rule_windows,
     dashboards_real,
     alert_rules_labelled,
     prometheus_retention,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pulumi_policy import Severity
 
 # The modules that declare references, imported first so the declared types below are complete.
-from . import backup, cluster, common, data, edge, monitoring, network, resilience, s3, security  # noqa: F401
+from . import backup, cluster, common, data, delivery, edge, monitoring, network, resilience, s3, security  # noqa: F401
 from ._base import REFERENCES, UNKNOWN, depends_via, peek, stack_policy
 
 

@@ -1,4 +1,4 @@
-"""Security baseline rules (issue 5): CloudTrail, GuardDuty, Client VPN."""
+"""Security baseline rules: CloudTrail, GuardDuty, Security Hub, AWS Config, Client VPN."""
 
 from __future__ import annotations
 
@@ -197,7 +197,50 @@ security_hub_standards = stack_policy(
     defaults={"requiredStandards": ("aws-foundational-security-best-practices", "cis-aws-foundations-benchmark")},
 )
 
+# --------------------------------------------------------------------------- AWS Config
+
+
+def _check_config_recorder(args, cfg):
+    # Like GuardDuty: only the platform stack of a production account owns the account baseline.
+    if not is_production(args) or not of_type(args, t.VPC):
+        return
+    recorders = of_type(args, t.CONFIG_RECORDER)
+    if not recorders:
+        yield ("no AWS Config recorder: the Security Hub controls that evaluate AWS Config (most of FSBP and CIS) report "
+               "nothing and Config.1 fails."), of_type(args, t.VPC)[0].urn
+        return
+    # The bucket's name is unknown at a first preview; that it is this stack's bucket, aws-references-resolve proves.
+    channels = {get(c.props, "name") for c in of_type(args, t.CONFIG_DELIVERY_CHANNEL) if is_set(c.props, "s3BucketName")}
+    statuses = of_type(args, t.CONFIG_RECORDER_STATUS)
+    for recorder in recorders:
+        if get(recorder.props, "recordingGroup.allSupported") is not True:
+            yield f"AWS Config recorder {recorder.name} does not record all supported resource types.", recorder.urn
+        if get(recorder.props, "recordingGroup.includeGlobalResourceTypes") is not True:
+            yield f"AWS Config recorder {recorder.name} skips global resource types (IAM users, roles, policies).", recorder.urn
+        if get(recorder.props, "name") not in channels:
+            yield f"AWS Config recorder {recorder.name} has no delivery channel to an S3 bucket: AWS refuses to start it.", recorder.urn
+        if not any(refers_to(s, "name", recorder) and get(s.props, "isEnabled") is True for s in statuses):
+            yield f"AWS Config recorder {recorder.name} is never switched on (no RecorderStatus with isEnabled true).", recorder.urn
+
+
+declare_reference((t.CONFIG_DELIVERY_CHANNEL,), "s3BucketName", (t.S3_BUCKET,))
+declare_reference((t.CONFIG_DELIVERY_CHANNEL,), "s3KmsKeyArn", KMS_KEY_TYPES)
+
+config_recorder = stack_policy(
+    name="security-config-recorder",
+    description="A production platform stack records every supported resource type (global ones included) with AWS Config, "
+    "delivered to S3 and switched on.",
+    check=_check_config_recorder,
+    types=(t.CONFIG_RECORDER, t.CONFIG_DELIVERY_CHANNEL, t.CONFIG_RECORDER_STATUS, t.VPC, t.PROVIDER_AWS),
+    severity=Severity.MEDIUM,
+    category="Compliance",
+    remediation="Keep the security Baseline's ConfigRecorder (golive:singletons.configRecorder create or adopt), or skip it "
+    "with a reason when the organization records AWS Config centrally.",
+    controls=("fsbp:Config.1", "cis:3.3", "checkov:CKV2_AWS_45"),
+)
+
 POLICIES = [
+    config_recorder,
     security_hub_standards,
     cloudtrail_multi_region,
     cloudtrail_log_validation,

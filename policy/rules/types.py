@@ -219,6 +219,14 @@ ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 TAGGABLE_DELIVERY: frozenset[str] = frozenset({"aws:iam/role:Role"})
 # --- end section: delivery ---
 
+# --- section: account ---
+SERVICE_LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+CONFIG_RECORDER = "aws:cfg/recorder:Recorder"
+CONFIG_DELIVERY_CHANNEL = "aws:cfg/deliveryChannel:DeliveryChannel"
+CONFIG_RECORDER_STATUS = "aws:cfg/recorderStatus:RecorderStatus"
+TAGGABLE_ACCOUNT: frozenset[str] = frozenset({SERVICE_LINKED_ROLE})
+# --- end section: account ---
+
 # --- section: operational proof (restore tests, game days) ---
 RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
 RESTORE_TESTING_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
@@ -232,7 +240,8 @@ TAGGABLE_RESILIENCE: frozenset[str] = frozenset({RESTORE_TESTING_PLAN, FIS_EXPER
 # --- end section: operational proof ---
 
 TAGGABLE = (
-    TAGGABLE_NETWORK
+    TAGGABLE_ACCOUNT
+    | TAGGABLE_NETWORK
     | TAGGABLE_CLUSTER
     | TAGGABLE_DATA
     | TAGGABLE_EDGE

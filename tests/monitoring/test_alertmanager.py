@@ -10,15 +10,27 @@ import yaml
 from components.config import parse
 from components.monitoring import alertmanager as am
 
-CRITICAL = {"severity": "critical", "alertname": "ServiceDown", "service": "trading-api"}
-WARNING = {"severity": "warning", "alertname": "HighLatency", "service": "trading-api"}
-TICKET = {"severity": "warning", "alertname": "AvailabilityBurnRateTicket", "service": "trading-api", "slo_severity": "ticket"}
-WATCHDOG = {"severity": "info", "alertname": "Watchdog", "service": "monitoring"}
+# Labels as the rules set them (priority from the catalog) and, for the last two, a chart's rule without a priority.
+# P1 and P2 page (the listings report: "High (P2) -> Slack + PagerDuty"), P3 tickets ("Medium (P3) -> Slack").
+CRITICAL = {"severity": "critical", "priority": "P1", "alertname": "ServiceDown", "service": "trading-api"}
+P2_WARNING = {"severity": "warning", "priority": "P2", "alertname": "HighErrorRate", "service": "listings-service"}
+WARNING = {"severity": "warning", "priority": "P3", "alertname": "HighLatency", "service": "trading-api"}
+TICKET = {"severity": "warning", "priority": "P3", "alertname": "AvailabilityBurnRateTicket", "service": "trading-api",
+          "slo_severity": "ticket"}
+BUDGET = {"severity": "warning", "priority": "P3", "alertname": "SLOErrorBudgetLow", "service": "listings-service",
+          "slo": "availability", "slo_severity": "ticket"}
+WATCHDOG = {"severity": "info", "priority": "P3", "alertname": "Watchdog", "service": "monitoring"}
+CHART_CRITICAL = {"severity": "critical", "alertname": "KubeAPIErrorBudgetBurn", "service": "kubernetes"}
+CHART_WARNING = {"severity": "warning", "alertname": "KubePersistentVolumeFillingUp", "service": "kubernetes"}
 ROUTES = [
     (CRITICAL, [am.PAGERDUTY, am.SLACK_CRITICAL]),
+    (P2_WARNING, [am.PAGERDUTY, am.SLACK_CRITICAL]),
     (WARNING, [am.SLACK_WARNING, am.EMAIL_WARNING]),
     (TICKET, [am.SLACK_TICKETS, am.EMAIL_TICKETS]),
+    (BUDGET, [am.SLACK_TICKETS, am.EMAIL_TICKETS]),
     (WATCHDOG, [am.WATCHDOG]),
+    (CHART_CRITICAL, [am.PAGERDUTY, am.SLACK_CRITICAL]),
+    (CHART_WARNING, [am.SLACK_WARNING, am.EMAIL_WARNING]),
 ]
 
 
@@ -39,6 +51,7 @@ def test_grouping_and_repeat_intervals(config):
     by_receiver = {r["receiver"]: r for r in route["routes"]}
     assert by_receiver[am.PAGERDUTY]["repeat_interval"] == "4h" == by_receiver[am.SLACK_CRITICAL]["repeat_interval"]
     assert by_receiver[am.SLACK_WARNING]["repeat_interval"] == "24h" == by_receiver[am.EMAIL_TICKETS]["repeat_interval"]
+    assert all(r["repeat_interval"] == "4h" for r in route["routes"] if r["receiver"] == am.PAGERDUTY)
     assert route["routes"][0]["matchers"] == ['alertname="Watchdog"']
 
 
@@ -71,6 +84,11 @@ def test_amtool_check_config(amtool, config, tmp_path):
     result = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout and "7 receivers" in result.stdout and "3 inhibit rules" in result.stdout
+
+
+def test_pagerduty_severity_follows_the_priority(config):
+    pagerduty = next(r for r in config["receivers"] if r["name"] == am.PAGERDUTY)["pagerduty_configs"][0]
+    assert pagerduty["severity"] == '{{ if eq .CommonLabels.priority "P2" }}error{{ else }}critical{{ end }}'
 
 
 @pytest.mark.tools

@@ -58,10 +58,12 @@ def test_resource_counts(mon):
     for r in mon.resources:
         counts[r["type"]] = counts.get(r["type"], 0) + 1
     assert counts[RELEASE] == 5
-    assert counts[RULE] == 9
+    # 8 platform groups (services, data, kubernetes, edge, backup, absence, logging, meta) and one SLO group per service.
+    assert counts[RULE] == 8 + 4
     assert counts["kubernetes:core/v1:ConfigMap"] == 6
-    assert counts["kubernetes:monitoring.coreos.com/v1:ServiceMonitor"] == 3
-    assert counts["kubernetes:monitoring.coreos.com/v1:Probe"] == 11
+    assert counts["kubernetes:monitoring.coreos.com/v1:ServiceMonitor"] == 4
+    # http, tls and dns for the 3 public services, http for the internal config-service, TCP to the database and the cache.
+    assert counts["kubernetes:monitoring.coreos.com/v1:Probe"] == 3 * 3 + 1 + 2
     component = one(mon, "golive:monitoring:Monitoring")
     assert all(r["parent"] == component["urn"] for r in mon.resources if r["type"] not in ("golive:monitoring:Monitoring", "pulumi:providers:kubernetes")
                and not r["name"].endswith("-policy-0"))
@@ -73,7 +75,7 @@ def test_stack_values(mon):
     assert p["name"] == "kube-prometheus-stack" and p["version"] == "87.15.2" and p["namespace"] == "monitoring"
     assert p["repositoryOpts"]["repo"] == "https://prometheus-community.github.io/helm-charts"
     spec = p["values"]["prometheus"]["prometheusSpec"]
-    assert (spec["replicas"], spec["scrapeInterval"], spec["retention"], spec["retentionSize"]) == (2, "15s", "15d", "100GB")
+    assert (spec["replicas"], spec["scrapeInterval"], spec["retention"], spec["retentionSize"]) == (2, "15s", "35d", "100GB")
     assert spec["storageSpec"]["volumeClaimTemplate"]["spec"]["storageClassName"] == "gp3-encrypted"
     assert spec["ruleSelectorNilUsesHelmValues"] is False and spec["probeSelectorNilUsesHelmValues"] is False
     am = p["values"]["alertmanager"]
@@ -110,15 +112,32 @@ def test_dashboards_are_configmaps_for_the_sidecar(mon):
         assert json.loads(body)["uid"].startswith("golive-")
 
 
+# The scrape settings of the prod catalog, from the services' reports: (path, container port, interval).
+SCRAPES = {
+    "signal-service": ("/api/v1/metrics", 8080, "15s"),  # "Prometheus metrics (/api/v1/metrics, 15s scrape)"
+    "listings-service": ("/metrics", 8086, "15s"),  # "Listings service (HTTP :8086/metrics)", "15s for services"
+    "trading-api": ("/metrics", 8080, "15s"),
+    "config-service": ("/metrics", 8100, "15s"),  # CONFIG_SERVICE_URL=http://config-service:8100
+}
+
+
 def test_service_monitors_and_probes_cover_the_catalog(mon):
     monitors = {props(r)["metadata"]["name"]: props(r)["spec"] for r in of_type(mon, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")}
-    assert set(monitors) == {"signal-service", "listings-service", "trading-api"}
-    endpoint = monitors["trading-api"]["endpoints"][0]
-    assert (endpoint["port"], endpoint["path"]) == ("metrics", "/metrics")
-    assert endpoint["relabelings"][0] == {"action": "replace", "targetLabel": "service", "replacement": "trading-api"}
+    assert set(monitors) == set(SCRAPES)
+    for name, (path, port, interval) in SCRAPES.items():
+        (endpoint,) = monitors[name]["endpoints"]
+        assert (endpoint["path"], endpoint["targetPort"], endpoint["interval"], endpoint["scrapeTimeout"]) == (path, port, interval, "10s")
+        assert monitors[name]["namespaceSelector"] == {"matchNames": [name]}
+        keep, job, service = endpoint["relabelings"]
+        # Canary services scrape through <service>-metrics only: the traffic Services select the same pods.
+        assert keep == {"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": f"{name}-metrics"}
+        assert job == {"action": "replace", "targetLabel": "job", "replacement": name}
+        assert service == {"action": "replace", "targetLabel": "service", "replacement": name}
     probes = {props(r)["metadata"]["name"]: props(r)["spec"] for r in of_type(mon, "kubernetes:monitoring.coreos.com/v1:Probe")}
     assert probes["trading-api-http"]["targets"]["staticConfig"]["static"] == ["https://trading.golive.example.com/health"]
     assert probes["trading-api-tls"]["module"] == "tls_connect"
+    assert probes["config-service-http"]["targets"]["staticConfig"]["static"] == ["http://config-service.config-service.svc.cluster.local:8100/health"]
+    assert "config-service-tls" not in probes
     assert probes["database-tcp"]["targets"]["staticConfig"]["static"] == ["golive-db.abc.eu-west-1.rds.amazonaws.com:5432"]
     modules = props(release(mon, "prometheus-blackbox-exporter"))["values"]["config"]["modules"]
     assert {"http_2xx", "tcp_connect", "tls_connect", "icmp", "dns_trading-api"} <= set(modules)
@@ -138,8 +157,12 @@ def test_cloudwatch_exporter_has_an_irsa_role(mon):
     assert condition["oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub"] == "system:serviceaccount:monitoring:cloudwatch-exporter"
     values = props(release(mon, "prometheus-yet-another-cloudwatch-exporter"))["values"]
     assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::123456789012:role/mon-cloudwatch-exporter")
-    jobs = {j["type"] for j in yaml.safe_load(values["config"])["discovery"]["jobs"]}
-    assert jobs == {"AWS/RDS", "AWS/ElastiCache", "AWS/ApplicationELB", "AWS/WAFV2", "AWS/Backup"}
+    jobs = {j["type"]: j for j in yaml.safe_load(values["config"])["discovery"]["jobs"]}
+    assert set(jobs) == {"AWS/RDS", "AWS/ElastiCache", "AWS/ApplicationELB", "AWS/WAFV2", "AWS/Backup", "AWS/ES"}
+    es = {(m["name"], m["statistics"][0]) for m in jobs["AWS/ES"]["metrics"]}
+    # What the OpenSearch health alerts read (aws_es_cluster_status_red_maximum, …, aws_es_free_storage_space_minimum).
+    assert {("ClusterStatus.red", "Maximum"), ("ClusterStatus.yellow", "Maximum"), ("ClusterIndexWritesBlocked", "Maximum"),
+            ("FreeStorageSpace", "Minimum")} <= es
     policy = json.loads(props(one(mon, "aws:iam/rolePolicy:RolePolicy"))["policy"])
     assert all(a.split(":")[1].startswith(("Get", "List")) for a in policy["Statement"][0]["Action"])
 
@@ -181,6 +204,27 @@ def test_fluent_bit_waits_for_the_kube_prometheus_stack_release(prod):
     namespace = one(prod, "kubernetes:core/v1:Namespace", "golive-namespace")
     assert props(fluent_bit)["values"]["serviceMonitor"]["enabled"] is True
     assert {stack["urn"], namespace["urn"]} <= set(fluent_bit["options"]["dependsOn"])
+
+
+# fluent-bit 0.47.x templates/servicemonitor.yaml: `labels:` = the chart's labels + `toYaml .Values.serviceMonitor.selector`.
+# The chart has no `serviceMonitor.additionalLabels`; a label put there never reaches the ServiceMonitor.
+FLUENT_BIT_SERVICE_MONITOR_LABEL_KEYS = ("selector",)
+
+
+def test_fluent_bit_labels_its_service_monitor_through_the_key_the_chart_reads(prod):
+    values = props(release(prod, "fluent-bit"))["values"]["serviceMonitor"]
+    stack = release(prod, "kube-prometheus-stack")
+    label_keys = [k for k in values if k not in ("enabled", "interval", "path", "namespace")]
+    assert label_keys == list(FLUENT_BIT_SERVICE_MONITOR_LABEL_KEYS)
+    assert values["selector"] == {"release": props(stack)["name"]}
+
+
+def test_the_vpc_domain_waits_for_the_opensearch_service_linked_role(prod):
+    """A domain in a VPC needs AWSServiceRoleForAmazonOpenSearchService; the domain API does not create it."""
+    domain = one(prod, DOMAIN)
+    (role,) = [r for r in of_type(prod, "aws:iam/serviceLinkedRole:ServiceLinkedRole")
+               if props(r)["awsServiceName"] == "opensearchservice.amazonaws.com"]
+    assert props(domain)["vpcOptions"]["subnetIds"] and role["urn"] in domain["options"]["dependsOn"]
 
 
 def logging_alone():
@@ -230,6 +274,11 @@ def test_production_without_receiver_secrets_is_refused(synth_config):
     ("monitoring", "key", "rule"),
     [
         ({"retention": "7d"}, "golive:monitoring.retention", "at least 15d"),
+        ({"platformAlerts": {"redisDown": {"for": "5"}}}, "golive:monitoring.platformAlerts.redisDown.for", "a duration"),
+        ({"platformAlerts": {"memoryWarning": {"threshold": 0.95}}}, "golive:monitoring.platformAlerts.memoryWarning.threshold",
+         "below memoryCritical.threshold"),
+        ({"platformAlerts": {"opensearchRed": {"priority": "P3"}}}, "golive:monitoring.platformAlerts.opensearchRed.priority",
+         "a critical alert pages"),
         ({"retentionSize": "140GB"}, "golive:monitoring.retentionSize", "below 90% of prometheusVolumeSize"),
         ({"prometheusReplicas": 1}, "golive:monitoring.prometheusReplicas", "at least 2"),
         ({"scrapeInterval": "1s"}, "golive:monitoring.scrapeInterval", "5s to 5m"),
@@ -250,6 +299,41 @@ def test_config_errors_name_the_key_and_rule(monitoring, key, rule):
 def test_config_defaults_are_production_grade():
     cfg = parse({}).monitoring
     assert (cfg.retention, cfg.retention_size, cfg.prometheus_replicas, cfg.alertmanager_replicas, cfg.scrape_interval) == (
-        "15d", "100GB", 2, 3, "15s")
+        "35d", "100GB", 2, 3, "15s")
     staging = parse({"environment": "staging", "monitoring": {"prometheusReplicas": 1, "retention": "3d"}}).monitoring
     assert staging.prometheus_replicas == 1
+
+
+def test_retention_shorter_than_the_slo_window_is_refused_when_services_exist():
+    with pytest.raises(ConfigError) as err:
+        parse({"services": [{"name": "orders"}], "monitoring": {"retention": "15d"}})
+    (problem,) = err.value.problems
+    assert problem.key == "golive:monitoring.retention" and "SLO window (30d)" in problem.rule
+    assert parse({"services": [{"name": "orders"}], "monitoring": {"retention": "30d"}}).monitoring.retention == "30d"
+    assert parse({"monitoring": {"retention": "15d"}}).monitoring.retention == "15d"
+
+
+@pytest.mark.parametrize(
+    ("service", "key", "rule"),
+    [
+        ({"metrics": {"path": "metrics"}}, "metrics.path", "absolute URL path"),
+        ({"metrics": {"interval": "2m"}}, "metrics.interval", "5s to 1m"),
+        ({"metrics": {"port": 70000}}, "metrics.port", "TCP port"),
+        ({"alerting": {"errorRateWarning": {"threshold": 1.5}}}, "alerting.errorRateWarning.threshold", "strictly between 0 and 1"),
+        ({"alerting": {"errorRateWarning": {"threshold": 0.2}}}, "alerting.errorRateWarning.threshold", "below errorRateCritical"),
+        ({"alerting": {"circuitBreaker": {"severity": "critical"}}}, "alerting.circuitBreaker.priority", "a critical alert pages"),
+        ({"alerting": {"serviceDown": {"for": "2d"}}}, "alerting.serviceDown.for", "at most 1d"),
+        ({"alerting": {"availabilityAtRisk": {"threshold": 0.1}}, "slo": {"availability": 99.95}},
+         "alerting.availabilityAtRisk.threshold", "reaches 100%"),
+    ],
+)
+def test_catalog_scrape_and_alerting_errors_name_the_key(service, key, rule):
+    with pytest.raises(ConfigError) as err:
+        parse({"services": [{"name": "orders", **service}]})
+    assert any(p.key == f"golive:services[0].{key}" and rule in p.rule for p in err.value.problems), str(err.value)
+
+
+def test_catalog_scrape_defaults_are_the_former_fixed_values():
+    (svc,) = parse({"services": [{"name": "orders", "port": 9000}]}).services
+    assert (svc.metrics.path, svc.metrics.port_of(svc.port), svc.metrics.interval, svc.metrics.timeout) == ("/metrics", 9000, "15s", "10s")
+    assert parse({"services": [{"name": "a", "metrics": {"interval": "5s"}}]}).services[0].metrics.timeout == "5s"

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from components.config import ServiceConfig, SloConfig
+from components.config import ServiceConfig, SloConfig, parse
 from components.monitoring import rules
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -25,20 +25,45 @@ def github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
+PER_SERVICE = {"ServiceDown": 1, "HighErrorRate": 2, "HighLatency": 2, "EndpointProbeFailed": 1, "DatabaseConnectionPoolSaturated": 1,
+               "CircuitBreakerOpen": 1, "RequestQueueBackpressure": 1, "FailedLoginSpike": 1, "PodMemoryHigh": 2, "PodCpuHigh": 2,
+               "ServiceMetricsAbsent": 1, "AvailabilityBurnRatePage": 1, "AvailabilityBurnRateTicket": 1, "LatencyBurnRatePage": 1,
+               "LatencyBurnRateTicket": 1, "SLOErrorBudgetLow": 2, "SLOAvailabilityAtRisk": 1}
+PLATFORM = {"DatabaseConnectionFailures": 1, "RdsFreeStorageLow": 1, "RedisDown": 1, "RedisMemoryHigh": 1, "CacheHitRateLow": 1,
+            "PodMemoryHigh": 2, "PodCpuHigh": 2, "NodeDiskSpaceLow": 1, "VolumeSpaceLow": 1, "NodeNotReady": 1, "PodCrashLooping": 1,
+            "TLSCertificateExpiring": 2, "WafBlockedRequestsSpike": 1, "BackupJobFailed": 1, "NoRecentBackup": 1, "TargetDown": 1,
+            "ExporterAbsent": 10, "ProbeAbsent": 2, "FluentBitOutputFailing": 1, "FluentBitNoOutput": 1, "OpenSearchClusterRed": 1,
+            "OpenSearchClusterYellow": 1, "OpenSearchWritesBlocked": 1, "OpenSearchStorageLow": 1, "Watchdog": 1}
+
+
 def test_alert_and_recording_counts(groups, prod_config):
+    """The prod catalog: 4 services, 3 public (health, certificate and DNS probes), the trading API counting trade executions."""
+    assert [s.name for s in prod_config.services] == ["signal-service", "listings-service", "trading-api", "config-service"]
+    expected: dict[str, int] = dict(PLATFORM)
+    for name, n in PER_SERVICE.items():
+        expected[name] = expected.get(name, 0) + 4 * n
+    expected["ProbeAbsent"] += 3 * 3 + 1
+    expected["TradeExecutionFailures"] = 1
     alerts = all_alerts(groups)
+    counted: dict[str, int] = {}
+    for alert in alerts:
+        counted[alert.name] = counted.get(alert.name, 0) + 1
+    assert counted == expected
     recordings = [r for g in groups for r in g.recordings]
-    n = len(prod_config.services)
-    assert n == 3
-    # 28 infrastructure and service rules (25 names), 4 burn-rate alerts and 20 recordings per SLO'd service, 5 service recordings.
-    assert len(alerts) == 28 + 4 * n
-    assert len(recordings) == 5 + 20 * n
-    assert len({a.name for a in alerts}) == 25 + 4
+    assert len(recordings) == 5 + 20 * 4
+
+
+def test_replica_lag_is_watched_only_when_replicas_exist(prod_config):
+    names = lambda replicas: {a.name for g in rules.all_groups(prod_config.services, read_replicas=replicas) for a in g.alerts}  # noqa: E731
+    assert "RdsReplicaLagHigh" not in names(0) and "RdsReplicaLagHigh" in names(1)
 
 
 def test_every_alert_has_severity_service_summary_description_runbook(groups):
     for alert in all_alerts(groups):
         assert alert.severity in rules.SEVERITIES
+        assert rules.alert_labels(alert)["priority"] in rules.PRIORITIES
+        if alert.severity == "critical":
+            assert rules.alert_labels(alert)["priority"] in ("P1", "P2"), f"{alert.name}: a critical alert pages"
         assert alert.service and alert.summary and alert.description
         assert "$value" in alert.description, f"{alert.name}: the description shows the value"
         url = rules.runbook_url("https://x/docs/runbooks", alert.name)
@@ -134,10 +159,41 @@ def test_render_fills_labels_and_values_and_rejects_unknown_actions():
 
 def test_prometheus_rule_groups_render_alerts_with_for_labels_and_annotations(groups):
     rendered = rules.group_dict(next(g for g in groups if g.name == "golive-services"), "https://x")
-    down = next(r for r in rendered["rules"] if r.get("alert") == "ServiceDown")
-    assert down["for"] == "1m"
-    assert down["labels"] == {"severity": "critical", "service": "{{ $labels.service }}"}
-    assert set(down["annotations"]) == {"summary", "description", "runbook_url"}
-    assert 'service=~"signal-service|listings-service|trading-api"' in down["expr"]
+    down = {r["labels"]["service"]: r for r in rendered["rules"] if r.get("alert") == "ServiceDown"}
+    assert set(down) == {"signal-service", "listings-service", "trading-api", "config-service"}
+    assert down["listings-service"]["for"] == "1m" and "for" not in down["trading-api"], "trading-api: service down is immediate"
+    assert down["listings-service"]["labels"] == {"severity": "critical", "priority": "P1", "service": "listings-service"}
+    assert set(down["listings-service"]["annotations"]) == {"summary", "description", "runbook_url"}
+    assert down["listings-service"]["expr"] == 'max by (service) (up{job="listings-service"}) == 0'
     watchdog = rules.group_dict(rules.meta_group(), "https://x")["rules"][0]
     assert "for" not in watchdog
+
+
+def test_tiers_render_the_catalog_threshold_hold_severity_and_priority():
+    svc = parse({"services": [{"name": "orders", "alerting": {
+        "errorRateWarning": {"threshold": 0.02, "for": "3m", "priority": "P2"},
+        "circuitBreaker": {"for": "0m", "severity": "critical", "priority": "P1"}}}]}).services[0]
+    rendered = {(r["alert"], r["labels"]["severity"]): r for r in rules.group_dict(rules.service_group([svc]), "https://x")["rules"] if "alert" in r}
+    warning = rendered[("HighErrorRate", "warning")]
+    assert warning["expr"].endswith("> 0.02") and warning["for"] == "3m" and warning["labels"]["priority"] == "P2"
+    breaker = rendered[("CircuitBreakerOpen", "critical")]
+    assert "for" not in breaker and breaker["labels"]["priority"] == "P1"
+    assert ("CircuitBreakerOpen", "warning") not in rendered
+
+
+def test_trade_execution_alert_only_where_the_catalog_enables_it():
+    plain, trading = parse({"services": [{"name": "a"}, {"name": "b", "alerting": {"tradeExecutions": {"enabled": True}}}]}).services
+    assert "TradeExecutionFailures" not in {a.name for a in rules.service_alerts(plain)}
+    assert "TradeExecutionFailures" in {a.name for a in rules.service_alerts(trading)}
+
+
+def test_probe_absent_rules_cover_every_probe_job_the_component_declares(prod, groups):
+    probes = {r["inputs"]["spec"]["jobName"] for r in prod.of_type("kubernetes:monitoring.coreos.com/v1:Probe")}
+    absent = {a.labels["probe"] for g in groups for a in g.alerts if a.name == "ProbeAbsent"}
+    assert absent == probes and len(probes) == 12
+
+
+def test_histogram_quantile_interpolates_like_prometheus():
+    buckets = [(0.5, 0.0), (1.0, 0.0), (2.0, 100.0), (math.inf, 100.0)]
+    assert rules.histogram_quantile(0.99, buckets) == pytest.approx(1.99)
+    assert rules.histogram_quantile(0.5, [(1.0, 10.0), (math.inf, 100.0)]) == 1.0

@@ -186,6 +186,8 @@ CACHE_GROUP = (CACHE, "golive-cache-replication-group")
 LOGS_DOMAIN = (DOMAIN, "golive-logs")
 ALB = (LB, "golive-alb")
 TRAIL_ = (TRAIL, "golive-trail")
+RECORDER = ("aws:cfg/recorder:Recorder", "golive-config-recorder")
+RECORDING = ("aws:cfg/recorderStatus:RecorderStatus", "golive-config-recording")
 WORLD = "0.0.0.0/0"
 
 CASES: list[Case] = [
@@ -320,6 +322,9 @@ CASES: list[Case] = [
     Case("CKV2_AWS_10", "security-cloudtrail-cloudwatch-logs", TRAIL_,
          edit(TRAIL_, pop("cloudWatchLogsGroupArn"), pop("cloudWatchLogsRoleArn")), alone=True),
     Case("CKV2_AWS_10", "security-cloudtrail-cloudwatch-logs", TRAIL_, expect="pass"),
+    Case("CKV2_AWS_45", "security-config-recorder", RECORDER, edit(RECORDER, _set("recordingGroup.allSupported", False)),
+         checkov=RECORDING),
+    Case("CKV2_AWS_45", "security-config-recorder", RECORDER, expect="pass", checkov=RECORDING),
     # s3.py (every bucket) and backup.py
     Case("CKV_AWS_21", "s3-bucket-versioning", BACKUPS, edit((VERSIONING, "golive-backups-versioning"),
                                                              _set("versioningConfiguration.status", "Suspended"))),

@@ -226,6 +226,10 @@ def _insecure_plugin(record: Record) -> None:
     ]
 
 
+def _plugin_without_region(record: Record) -> None:
+    record["inputs"]["spec"]["strategy"]["canary"]["trafficRouting"]["plugins"]["golive/alb-listener-rule"].pop("region")
+
+
 def _forward_plain_http(record: Record) -> None:
     record["inputs"]["defaultActions"] = [{"type": "forward", "targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/x/y"}]
 
@@ -301,7 +305,9 @@ CASES = [
     Case("owner-tag-blank", "tags-required", (VPC, "golive-vpc"), setting("tags.owner", "")),
     Case("dr-provider-any-account", "aws-provider-pinned", (AWS_PROVIDER, "aws-dr"), removing("allowedAccountIds")),
     Case("short-password", "secrets-random-password-length", (RANDOM_PASSWORD, "golive-cache-auth-token"), setting("length", 16)),
-    Case("k8s-ambient-kubeconfig", "kubernetes-provider-explicit", (K8S_PROVIDER, "golive-k8s"), removing("kubeconfig")),
+    # Without its kubeconfig the provider is no longer built from the cluster: the in-cluster half is gone too.
+    Case("k8s-ambient-kubeconfig", "kubernetes-provider-explicit", (K8S_PROVIDER, "golive-k8s"), removing("kubeconfig"),
+         collateral=("cluster-in-cluster-half-declared",)),
     # iam
     Case("admin-attached", "iam-no-administrator-grants", (ATTACHMENT, "golive-node-AmazonEC2ContainerRegistryReadOnly"),
          setting("policyArn", "arn:aws:iam::aws:policy/AdministratorAccess")),
@@ -390,8 +396,11 @@ CASES = [
     Case("dashboard-without-uid", "monitoring-dashboards-have-queries", (CONFIG_MAP, "golive-dashboard-database"),
          json_edit(("data", "golive-database.json"), _drop_uid)),
     Case("alert-without-runbook", "monitoring-alert-rules-labelled", (PROMETHEUS_RULE, "golive-rules-data"), _rule_without_runbook),
+    # 7 days are also shorter than the 30-day windows the SLO rules read.
     Case("prometheus-7d", "monitoring-prometheus-retention", (HELM, "golive-kube-prometheus-stack"),
-         setting("values.prometheus.prometheusSpec.retention", "7d")),
+         setting("values.prometheus.prometheusSpec.retention", "7d"), collateral=("monitoring-retention-covers-rule-windows",)),
+    Case("prometheus-15d", "monitoring-retention-covers-rule-windows", (HELM, "golive-kube-prometheus-stack"),
+         setting("values.prometheus.prometheusSpec.retention", "15d")),
     Case("critical-to-null", "monitoring-alertmanager-critical-receiver", (HELM, "golive-kube-prometheus-stack"), _critical_to_null),
     Case("routing-key-in-values", "monitoring-alertmanager-secrets-in-files", (HELM, "golive-kube-prometheus-stack"), _plain_pagerduty_key),
     Case("opensearch-plain-nodes", "monitoring-opensearch-encrypted", (OPENSEARCH, "golive-logs"), setting("nodeToNodeEncryption.enabled", False)),
@@ -443,6 +452,8 @@ CASES = [
          _undocumented_metric),
     Case("plugin-over-http", "delivery-traffic-router-installed", (HELM, "golive-argo-rollouts"), _insecure_plugin,
          (ROLLOUT, "golive-trading-api-rollout")),
+    Case("plugin-without-region", "delivery-traffic-router-configured", (ROLLOUT, "golive-signal-service-rollout"),
+         _plugin_without_region),
     # resilience
     Case("database-never-restored", "resilience-restore-tested", (RESTORE_SELECTION, "golive-restore-tests-database"), None,
          (RDS, "golive-db-instance")),

@@ -27,6 +27,8 @@ NOT_POLICED = {
     "aws:kms/grant:Grant": "scoped use of a policed key by an AWS service role",
     "aws:lambda/permission:Permission": "lets Secrets Manager invoke a rotation function, for its secret only (tested)",
     "aws:route53/record:Record": "DNS names; what they point at is policed",
+    "aws:sns/topicSubscription:TopicSubscription": "an e-mail subscriber of the policed (CMK-encrypted) backup topic; "
+    "golive:backup.notificationEmails requires one in production",
     "aws:secretsmanager/secretVersion:SecretVersion": "the value of a policed (CMK-encrypted) secret; secret-ness is tested",
     "random:index/randomId:RandomId": "suffix of final-snapshot names; the snapshot settings are policed on the instance and cache",
     "kubernetes:core/v1:Secret": "values are secret Outputs (tests scan the synth for clear values)",

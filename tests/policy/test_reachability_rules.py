@@ -16,10 +16,7 @@ from policy.rules import netintent, netmodel, reachability
 from tests.helpers import drop, mutate, of_type, one
 
 INTENT = "network-reach-intent"
-PENDING = "network-reach-intent-pending"
 INTENT_POLICIES = [p.name for p in reachability.POLICIES]
-VPN_ADMISSION_PENDING = pytest.mark.xfail(
-    strict=True, reason="nothing admits the Client VPN's group to the control plane yet; the admission lands separately")
 
 
 def reach_findings(synth, config=None, names=(INTENT,)):
@@ -71,23 +68,12 @@ def test_passes_on_the_prod_stack(prod):
     assert reach_findings(prod) == []
 
 
-@VPN_ADMISSION_PENDING
 def test_prod_vpn_reaches_the_eks_api(prod):
     assert network(prod).reach("vpn", "eks-api", ((443, 443),)).exists
 
 
-@VPN_ADMISSION_PENDING
 def test_prod_has_every_intended_path(prod):
     assert [v.intent for v in netintent.missing_paths(network(prod))] == []
-
-
-@pytest.mark.skipif(not reachability.PENDING_INTENTS, reason="no intended path is pending")
-def test_the_pending_policy_reports_the_vpn_gap_on_prod(prod):
-    (finding,) = reach_findings(prod, names=(PENDING,))
-    assert finding.enforcement == "advisory"
-    assert finding.message.startswith("intended path missing: vpn -> eks-api:443")
-    assert "no ingress rule allows tcp 443" in finding.message and "golive-vpn-sg" in finding.message
-    assert finding.urn == one(prod, "aws:eks/cluster:Cluster")["urn"]
 
 
 def test_prod_intended_paths_exist(prod):
