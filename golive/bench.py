@@ -143,19 +143,30 @@ def child_env() -> dict[str, str]:
     return env
 
 
+# Starts the measured command and reports the kernel's accounting of it. A small process of its own, so that the
+# peak RSS is the command's: a child's maximum RSS starts from its parent's size at fork.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+stderr = proc.stderr.read()
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps({"wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
+                  "peak_rss_mb": usage.ru_maxrss / 1024, "code": os.waitstatus_to_exitcode(status),
+                  "stderr": stderr.decode(errors="replace")[-2000:]}))
+"""
+
+
 def run_once(command: list[str], cwd: pathlib.Path = ROOT) -> Run:
-    """One fresh process: wall clock, CPU (user + system) and peak RSS from the kernel's accounting."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if proc.returncode not in (0, 1):  # 1: a NO-GO verdict is still a measured run
-        raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}:\n{stderr[-2000:]}")
-    return Run(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024)
+    """One fresh process: wall clock, CPU (user + system, its children's included) and peak RSS, as the kernel counts them."""
+    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], cwd=cwd, env=child_env(), capture_output=True,
+                              text=True, check=False)
+    if launched.returncode != 0:
+        raise RuntimeError(f"cannot measure {' '.join(command)}: {launched.stderr[-2000:]}")
+    result = json.loads(launched.stdout)
+    if result["code"] not in (0, 1):  # 1: a NO-GO verdict is still a measured run
+        raise RuntimeError(f"{' '.join(command)} exited {result['code']}:\n{result['stderr']}")
+    return Run(wall_s=result["wall_s"], cpu_s=result["cpu_s"], peak_rss_mb=result["peak_rss_mb"])
 
 
 def measure(label: str, command: list[str], runs: int, progress: Callable[[str], None], warm_up: bool = False) -> Figure:
@@ -319,7 +330,7 @@ def as_text(bench: Bench) -> str:
     if bench.grpc is not None:
         lines.append(row("cold `check --wire grpc`", bench.grpc.wall_s, bench.grpc.cpu_s, bench.grpc.peak_rss_mb))
         lines.append(row("wire cost (grpc - in-process servicer)", bench.grpc.wall_s - prod.cold.wall_s,
-                         bench.grpc.cpu_s - prod.cold.cpu_s) + "   (CPU includes the pack process)")
+                         bench.grpc.cpu_s - prod.cold.cpu_s) + "   (CPU includes the pack's process)")
     catalogs = [s for s in bench.scenarios if s.services is not None]
     if catalogs:
         lines += ["", f"  {'catalog':<12} {'resources':>9} {'cold wall':>10} {'cold CPU':>9} {'floor CPU':>10} "

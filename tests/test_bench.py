@@ -98,6 +98,14 @@ def test_a_fresh_process_is_measured_by_the_kernels_accounting():
     assert run.wall_s > 0 and run.cpu_s > 0 and run.peak_rss_mb > 1
 
 
+def test_the_peak_memory_is_the_commands_own_not_the_size_of_the_process_that_started_it():
+    ballast = bytearray(300 * 1024 * 1024)  # this process, large: a child forked from it would start at its size
+    small = bench.run_once([sys.executable, "-c", "pass"])
+    large = bench.run_once([sys.executable, "-c", "x = bytearray(200 * 1024 * 1024)"])
+    del ballast
+    assert small.peak_rss_mb < 100 and 200 <= large.peak_rss_mb < 300
+
+
 def test_a_command_that_fails_is_an_error_with_its_stderr_not_a_figure():
     with pytest.raises(RuntimeError, match="exited 3:\n.*boom"):
         bench.run_once([sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"])
