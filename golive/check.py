@@ -173,6 +173,10 @@ def check(
 def _result(synth: SynthResult, analysis: analyzer.Analysis, chosen: set[str]) -> CheckResult:
     meta = _rules().META
     accepted_names = set(exemption_policies())
+    urns_of_type: dict[str, set[str]] = {}
+    for r in synth.resources:
+        urns_of_type.setdefault(r["type"], set()).add(r["urn"])
+    every_urn = set().union(*urns_of_type.values())
     infos: dict[str, PolicyInfo] = {}
     for name, m in analysis.metas.items():
         if name not in chosen or name in accepted_names:
@@ -182,7 +186,7 @@ def _result(synth: SynthResult, analysis: analyzer.Analysis, chosen: set[str]) -
                           remediation=m.remediation, tags=m.tags, kind=m.kind)
         if level != "disabled":
             types = meta[name].resource_types if name in meta else ()
-            info.evaluated = {r["urn"] for r in synth.resources if not types or r["type"] in types}
+            info.evaluated = set().union(*(urns_of_type.get(t, ()) for t in types)) if types else set(every_urn)
             skipped = analysis.not_applicable.get(name, set())
             info.evaluated -= skipped
             info.not_applicable = "" in skipped or (bool(skipped) and not info.evaluated)
