@@ -52,7 +52,7 @@ class Problem:
     rule: str
 
     def render(self) -> str:
-        shown = "(not set)" if self.value is _MISSING else json.dumps(self.value, default=str)
+        shown = str(self.value) if isinstance(self.value, (_Missing, _Shown)) else json.dumps(self.value, default=str)
         return f"{self.key} = {shown}: {self.rule}"
 
 
@@ -79,6 +79,17 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
+
+
+class _Shown(str):
+    """A description printed in place of a value: a secret's plain text, a whole section."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+# What an error shows instead of a secret given in plain text.
+HIDDEN = _Shown("(plain text, not shown)")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -114,6 +125,44 @@ def _type_name(tp: Any) -> str:
     )
 
 
+# The AWS regions golive deploys to, by partition: the one table every region setting is checked against
+# (botocore's endpoint data lists the same: tests/test_config.py). A region AWS opens later is added here.
+AWS_REGIONS: dict[str, tuple[str, ...]] = {
+    "aws": (
+        "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+        "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+        "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
+        "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+        "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    ),
+    "aws-cn": ("cn-north-1", "cn-northwest-1"),
+    "aws-us-gov": ("us-gov-east-1", "us-gov-west-1"),
+}
+
+
+def partition_of(region: str) -> str | None:
+    """The partition of a known region (None: not a region of AWS_REGIONS)."""
+    return next((partition for partition, regions in AWS_REGIONS.items() if region in regions), None)
+
+
+def check_region(key: str, value: str, problems: list[Problem]) -> bool:
+    """Whether ``value`` is a known AWS region; records the problem if not."""
+    if partition_of(value) is not None:
+        return True
+    close = difflib_closest(value, [r for regions in AWS_REGIONS.values() for r in regions])
+    hint = f" (did you mean {close!r}?)" if close else ""
+    problems.append(Problem(key, _shown(value), f"must be a known AWS region{hint}: golive's region table (AWS_REGIONS in "
+                            "components/config) lists every region of the aws, aws-cn and aws-us-gov partitions"))
+    return False
+
+
+def difflib_closest(word: str, candidates: Sequence[str], cutoff: float = 0.7) -> str | None:
+    import difflib
+
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return match[0] if match else None
+
+
 # The largest integer a double (Pulumi's wire format for numbers) holds exactly.
 MAX_WIRE_INT = 2**53
 
@@ -136,136 +185,195 @@ class _Ctx:
         return self.environment == "production"
 
 
-def _coerce(tp: Any, value: Any, key: str, problems: list[Problem]) -> Any:
-    """Convert a raw config value to ``tp`` or record why it cannot be."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _coerce(args[0], value, key, problems)
-    if origin is Literal:
-        if value in typing.get_args(tp):
-            return value
-        problems.append(Problem(key, value, f"must be {_type_name(tp)}"))
-        return _MISSING
-    if origin is tuple:
-        if isinstance(value, str):
-            # `pulumi config set golive:x '[...]'` stores a JSON string.
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
-        if not isinstance(value, list):
+class _Parse:
+    """One parse of a stack config: what cannot be read, what breaks a rule, and which keys could not be read.
+
+    A value that cannot be read (a wrong type, a required key missing) is reported and its key marked broken; its
+    default stands in so every other setting is still checked, and the rules' verdicts on a broken key (they judged
+    the stand-in) are dropped. So one round trip shows every problem, everywhere.
+    """
+
+    def __init__(self, ctx: _Ctx):
+        self.ctx = ctx
+        self.problems: list[Problem] = []  # values that cannot be read: types, unknown and required keys
+        self.checks: list[Problem] = []  # the rules (validate hooks and cross checks)
+        self.broken: set[str] = set()
+
+    def _is_broken(self, key: str) -> bool:
+        return any(key == b or key.startswith((b + ".", b + "[")) for b in self.broken)
+
+    def check(self, obj: Any, key: str) -> None:
+        """Run ``obj``'s validate hook, keeping what it says about keys whose given value was read."""
+        hook = getattr(obj, "validate", None)
+        if hook is None:
+            return
+        found: list[Problem] = []
+        hook(key, self.ctx, found)
+        self.checks += [p for p in found if not self._is_broken(p.key)]
+
+    def check_tree(self, obj: Any, key: str) -> None:
+        """Run every ``validate`` hook of a default value, depth first, with the key path of each object."""
+        if isinstance(obj, tuple):
+            for i, item in enumerate(obj):
+                self.check_tree(item, f"{key}[{i}]")
+            return
+        if not dataclasses.is_dataclass(obj):
+            return
+        for f in dataclasses.fields(obj):
+            self.check_tree(getattr(obj, f.name), f"{key}.{camel(f.name)}")
+        self.check(obj, key)
+
+    def coerce(self, tp: Any, value: Any, key: str) -> Any:
+        """Convert a raw config value to ``tp`` (objects checked by their rules as they are built), or ``_MISSING``."""
+        problems = self.problems
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if value is None:
+                return None
+            return self.coerce(args[0], value, key)
+        if origin is Literal:
+            if value in typing.get_args(tp):
+                return value
             problems.append(Problem(key, value, f"must be {_type_name(tp)}"))
             return _MISSING
-        item_tp = typing.get_args(tp)[0]
-        items = [_coerce(item_tp, v, f"{key}[{i}]", problems) for i, v in enumerate(value)]
-        return _MISSING if any(i is _MISSING for i in items) else tuple(items)
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, str):
+        if origin is tuple:
+            if isinstance(value, str):
+                # `pulumi config set golive:x '[...]'` stores a JSON string.
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            if not isinstance(value, list):
+                problems.append(Problem(key, _brief(value), f"must be {_type_name(tp)}"))
+                return _MISSING
+            item_tp = typing.get_args(tp)[0]
+            items = [self.coerce(item_tp, v, f"{key}[{i}]") for i, v in enumerate(value)]
+            for i, item in enumerate(items):
+                if item is _MISSING:
+                    self.broken.add(f"{key}[{i}]")
+            # Each readable item was checked as it was built; the list's own rules need every item.
+            return _MISSING if any(i is _MISSING for i in items) else tuple(items)
+        if dataclasses.is_dataclass(tp):
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            if not isinstance(value, dict):
+                problems.append(Problem(key, _brief(value), "must be an object"))
+                return _MISSING
+            return self.dataclass(tp, value, key)
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value in ("true", "false"):
+                return value == "true"
+            problems.append(Problem(key, _brief(value), "must be true or false"))
+            return _MISSING
+        if tp is int:
+            if isinstance(value, bool):
+                problems.append(Problem(key, value, "must be an integer"))
+                return _MISSING
+            number = value if isinstance(value, int) else (
+                int(value) if isinstance(value, str) and re.fullmatch(r"-?\d{1,400}", value.strip()) else None)
+            if number is None:
+                problems.append(Problem(key, _brief(value), "must be an integer"))
+                return _MISSING
+            if abs(number) > MAX_WIRE_INT:
+                problems.append(Problem(key, _shown(value), f"must be at most {MAX_WIRE_INT} in size (Pulumi sends numbers as doubles)"))
+                return _MISSING
+            return number
+        if tp is float:
+            if isinstance(value, bool):
+                problems.append(Problem(key, value, "must be a number"))
+                return _MISSING
+            number: float | None = None
             try:
-                value = json.loads(value)
+                if isinstance(value, (int, float)):
+                    number = float(value)
+                elif isinstance(value, str):
+                    number = float(value)
             except ValueError:
-                pass
-        if not isinstance(value, dict):
-            problems.append(Problem(key, value, "must be an object"))
+                number = None
+            except OverflowError:
+                number = math.inf
+            if number is None:
+                problems.append(Problem(key, _brief(value), "must be a number"))
+                return _MISSING
+            if not math.isfinite(number):
+                problems.append(Problem(key, _shown(value), "must be a finite number"))
+                return _MISSING
+            return number
+        if tp is str:
+            if isinstance(value, str):
+                return value
+            problems.append(Problem(key, _brief(value), "must be a string"))
             return _MISSING
-        return _parse_dataclass(tp, value, key, problems)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value in ("true", "false"):
-            return value == "true"
-        problems.append(Problem(key, value, "must be true or false"))
-        return _MISSING
-    if tp is int:
-        if isinstance(value, bool):
-            problems.append(Problem(key, value, "must be an integer"))
+        raise TypeError(f"unsupported config field type {tp!r} for {key}")
+
+    def dataclass(self, cls: Any, raw: Mapping[str, Any], key: str) -> Any:
+        hints = typing.get_type_hints(cls)
+        fields = {camel(f.name): f for f in dataclasses.fields(cls) if f.init}
+        for unknown in sorted(set(raw) - set(fields)):
+            self.problems.append(Problem(f"{key}.{unknown}", _brief(raw[unknown]), _unknown_key_rule(unknown, fields)))
+        kwargs: dict[str, Any] = {}
+        complete = True  # unknown keys are reported but do not stop the rest from being checked
+        for camel_name, f in fields.items():
+            field_key = f"{key}.{camel_name}"
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            if camel_name not in raw:
+                if required:
+                    self.problems.append(Problem(field_key, _MISSING, f"is required ({f.metadata.get('doc', '')})"))
+                    self.broken.add(field_key)
+                    complete = False
+                else:
+                    kwargs[f.name] = _default_of(f)
+                    self.check_tree(kwargs[f.name], field_key)
+                continue
+            value = self.coerce(hints[f.name], raw[camel_name], field_key)
+            if value is _MISSING:
+                self.broken.add(field_key)
+                if required:
+                    complete = False
+                else:
+                    kwargs[f.name] = _default_of(f)  # stands in, so the other fields' rules still run
+                continue
+            kwargs[f.name] = value
+        if not complete:
             return _MISSING
-        number = value if isinstance(value, int) else (
-            int(value) if isinstance(value, str) and re.fullmatch(r"-?\d{1,400}", value.strip()) else None)
-        if number is None:
-            problems.append(Problem(key, value, "must be an integer"))
-            return _MISSING
-        if abs(number) > MAX_WIRE_INT:
-            problems.append(Problem(key, _shown(value), f"must be at most {MAX_WIRE_INT} in size (Pulumi sends numbers as doubles)"))
-            return _MISSING
-        return number
-    if tp is float:
-        if isinstance(value, bool):
-            problems.append(Problem(key, value, "must be a number"))
-            return _MISSING
-        number: float | None = None
+        obj = cls(**kwargs)
+        self.check(obj, key)
+        return obj
+
+
+def _default_of(f: dataclasses.Field) -> Any:
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+
+
+def _brief(value: Any) -> Any:
+    """A given value as an error shows it: an object or a list (or its JSON string) by its kind, not its contents."""
+    if isinstance(value, str) and value[:1] in "{[":
         try:
-            if isinstance(value, (int, float)):
-                number = float(value)
-            elif isinstance(value, str):
-                number = float(value)
-        except (ValueError, OverflowError):
-            number = math.inf
-        if number is None:
-            problems.append(Problem(key, value, "must be a number"))
-            return _MISSING
-        if not math.isfinite(number):
-            problems.append(Problem(key, _shown(value), "must be a finite number"))
-            return _MISSING
-        return number
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        problems.append(Problem(key, value, "must be a string"))
-        return _MISSING
-    raise TypeError(f"unsupported config field type {tp!r} for {key}")
+            value = json.loads(value)
+        except ValueError:
+            pass
+    if isinstance(value, dict):
+        return _Shown(f"(an object with {len(value)} key{'s' if len(value) != 1 else ''})")
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        return _Shown(f"(a list of {len(value)})")
+    return _shown(value) if isinstance(value, str) else value
 
 
-def _parse_dataclass(cls: Any, raw: Mapping[str, Any], key: str, problems: list[Problem]) -> Any:
-    hints = typing.get_type_hints(cls)
-    fields = {camel(f.name): f for f in dataclasses.fields(cls) if f.init}
-    for unknown in sorted(set(raw) - set(fields)):
-        suggestion = _closest(unknown, fields)
-        hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
-        problems.append(
-            Problem(f"{key}.{unknown}", raw[unknown], f"unknown key{hint}; known keys: {', '.join(sorted(fields))}")
-        )
-    kwargs: dict[str, Any] = {}
-    broken = False  # unknown keys are reported but do not stop the rest from being checked
-    for camel_name, f in fields.items():
-        if camel_name not in raw:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                problems.append(Problem(f"{key}.{camel_name}", _MISSING, f"is required ({f.metadata.get('doc', '')})"))
-                broken = True
-            continue
-        value = _coerce(hints[f.name], raw[camel_name], f"{key}.{camel_name}", problems)
-        if value is _MISSING:
-            broken = True
-            continue
-        kwargs[f.name] = value
-    if broken:
-        return _MISSING
-    return cls(**kwargs)
+def _unknown_key_rule(unknown: str, known: Mapping[str, Any]) -> str:
+    suggestion = _closest(unknown, known)
+    if suggestion:
+        return f"unknown key (did you mean {suggestion!r}?)"
+    return f"unknown key; known keys: {', '.join(sorted(known))}"
 
 
 def _closest(word: str, candidates: Mapping[str, Any]) -> str | None:
-    import difflib
-
-    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.7)
-    return match[0] if match else None
-
-
-def _validate_tree(obj: Any, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
-    """Run every ``validate`` hook, depth first, with the key path of each object."""
-    if isinstance(obj, tuple):
-        for i, item in enumerate(obj):
-            _validate_tree(item, f"{key}[{i}]", ctx, problems)
-        return
-    if not dataclasses.is_dataclass(obj):
-        return
-    for f in dataclasses.fields(obj):
-        _validate_tree(getattr(obj, f.name), f"{key}.{camel(f.name)}", ctx, problems)
-    hook = getattr(obj, "validate", None)
-    if hook is not None:
-        hook(key, ctx, problems)
+    return difflib_closest(word, list(candidates))
 
 
 def parse_cidr(key: str, value: str, problems: list[Problem]) -> ipaddress.IPv4Network | None:
@@ -343,9 +451,9 @@ class NetworkConfig:
             problems.append(Problem(az_key, list(azs), f"at most {self.MAX_AZS} availability zones (no AWS region has more)"))
         if len(set(azs)) != len(azs):
             problems.append(Problem(az_key, list(azs), "availability zones must be distinct"))
-        for az in azs:
+        for i, az in enumerate(azs):
             if not re.fullmatch(re.escape(ctx.region) + r"[a-z]", az):
-                problems.append(Problem(az_key, az, f"must be an availability zone of region {ctx.region} (e.g. {ctx.region}a)"))
+                problems.append(Problem(f"{az_key}[{i}]", az, f"must be an availability zone of region {ctx.region} (e.g. {ctx.region}a)"))
         duplicates = sorted({e for e in self.interface_endpoints if self.interface_endpoints.count(e) > 1})
         if duplicates:
             problems.append(Problem(f"{key}.interfaceEndpoints", list(self.interface_endpoints), f"lists {', '.join(duplicates)} more than once"))
@@ -580,7 +688,7 @@ class ServiceMetricsConfig:
 
 # --- end section: alerting --------------------------------------------------
 
-# --- section: catalog (issue 4) ---------------------------------------------
+# --- section: catalog ---------------------------------------------
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -724,7 +832,7 @@ def _catalog_alerting(config: StackConfig, ctx: _Ctx, problems: list[Problem]) -
 
 # --- end section: catalog ---------------------------------------------------
 
-# --- section: cluster (issue 4) ---------------------------------------------
+# --- section: cluster ---------------------------------------------
 
 # Kubernetes minors EKS supports in standard support (policy `cluster-eks-supported-version` has its own list).
 EKS_SUPPORTED_VERSIONS = ("1.32", "1.33", "1.34")
@@ -852,7 +960,7 @@ class ClusterConfig:
 
 # --- end section: cluster ---------------------------------------------------
 
-# --- section: data (issue 3) ------------------------------------------------
+# --- section: data ------------------------------------------------
 
 _WEEK_MINUTES = 7 * 24 * 60
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -951,8 +1059,9 @@ class DatabaseConfig:
     )
     port: int = doc("PostgreSQL port.", 5432)
     backup_retention_days: int = doc(
-        "Days of automated backups, so of point-in-time recovery (7 to 35). AWS Backup's continuous rule manages the "
-        "same retention (the instance is tagged backup=true): in production it must equal golive:backup.continuousRetentionDays.",
+        "Days of automated backups, so of point-in-time recovery (7 to 35; at least 30 in production). AWS Backup's continuous "
+        "rule manages the same retention (the instance is tagged backup=true): in production it must equal "
+        "golive:backup.continuousRetentionDays (35 by default).",
         35,
     )
     backup_window: str = doc(
@@ -971,6 +1080,7 @@ class DatabaseConfig:
     log_retention_days: int = doc("Retention of the PostgreSQL and upgrade log groups, in days (at least 30; 365 in production).", 365)
 
     MIN_BACKUP_RETENTION, MAX_BACKUP_RETENTION = 7, 35
+    MIN_PRODUCTION_BACKUP_RETENTION = 30  # policy rds-backup-retention's minRetentionDays
     MIN_MAJOR_VERSION = 13
 
     @property
@@ -1008,8 +1118,11 @@ class DatabaseConfig:
             problems.append(Problem(f"{key}.port", self.port, "must be between 1150 and 65535 (RDS)"))
         if self.backup_retention_days < self.MIN_BACKUP_RETENTION:
             problems.append(Problem(f"{key}.backupRetentionDays", self.backup_retention_days,
-                                    f"must be at least {self.MIN_BACKUP_RETENTION} days so point-in-time recovery reaches back a week "
-                                    "(30 recommended)"))
+                                    f"must be at least {self.MIN_BACKUP_RETENTION} days so point-in-time recovery reaches back a week"))
+        elif ctx.production and self.backup_retention_days < self.MIN_PRODUCTION_BACKUP_RETENTION:
+            problems.append(Problem(f"{key}.backupRetentionDays", self.backup_retention_days,
+                                    f"production keeps point-in-time recovery at least {self.MIN_PRODUCTION_BACKUP_RETENTION} days "
+                                    "(policy rds-backup-retention); the default, 35, equals golive:backup.continuousRetentionDays"))
         elif self.backup_retention_days > self.MAX_BACKUP_RETENTION:
             problems.append(Problem(f"{key}.backupRetentionDays", self.backup_retention_days,
                                     f"RDS keeps automated backups at most {self.MAX_BACKUP_RETENTION} days; use AWS Backup for longer"))
@@ -1109,7 +1222,7 @@ def _cache_node_per_az(config: StackConfig, ctx: _Ctx, problems: list[Problem]) 
 
 # --- end section: data ------------------------------------------------------
 
-# --- section: edge (issue 5) ------------------------------------------------
+# --- section: edge ------------------------------------------------
 
 # TLS policies an HTTPS listener may use: TLS 1.2+ with forward secrecy only (the
 # TLS13-* family). `ELBSecurityPolicy-TLS13-1-2-2021-06` is AWS's recommended default.
@@ -1267,7 +1380,8 @@ class EdgeConfig:
 class VpnConfig:
     """AWS Client VPN for administrators (``golive:security.vpn``), mutual-TLS authenticated."""
 
-    enabled: bool = doc("Create the Client VPN endpoint.", False)
+    enabled: bool = doc("Create the Client VPN endpoint. Required in production (checked when the program runs: the "
+                        "certificates have no default).", False)
     server_certificate_arn: str = doc("ACM ARN of the VPN server certificate (required when enabled).", "")
     client_root_certificate_arn: str = doc("ACM ARN of the CA that signs administrators' client certificates (required when enabled).", "")
     client_cidr: str = doc("Addresses handed to VPN clients; /12 to /22, outside the VPC CIDR.", "172.16.0.0/22")
@@ -1308,7 +1422,8 @@ class SecurityConfig:
     """CloudTrail, GuardDuty, Security Hub, admin VPN (``golive:security``)."""
 
     cloudtrail_object_lock: bool = doc(
-        "Write-once CloudTrail bucket (S3 Object Lock, governance mode, for cloudtrailLockDays): log files cannot be deleted early.", False
+        "Write-once CloudTrail bucket (S3 Object Lock, governance mode, for cloudtrailLockDays): log files cannot be deleted "
+        "early. Required in production.", True
     )
     cloudtrail_lock_days: int = doc("Object Lock retention of CloudTrail log files, in days.", 365)
     cloudtrail_expiry_days: int = doc("Days CloudTrail log files stay in their S3 bucket.", 2557)
@@ -1326,6 +1441,9 @@ class SecurityConfig:
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         _check_retention(f"{key}.cloudtrailLogRetentionDays", self.cloudtrail_log_retention_days, PRODUCTION_LOG_RETENTION_DAYS, ctx,
                          problems)
+        if ctx.production and not self.cloudtrail_object_lock:
+            problems.append(Problem(f"{key}.cloudtrailObjectLock", self.cloudtrail_object_lock, "production keeps the audit trail "
+                                    "write-once (S3 Object Lock): an intruder with the account's keys could otherwise delete it"))
         if ctx.production and not self.security_hub:
             problems.append(Problem(f"{key}.securityHub", self.security_hub, "production keeps Security Hub on "
                                     "(policy security-securityhub-standards)"))
@@ -1378,7 +1496,7 @@ def _edge_catalog_and_vpn(config: StackConfig, ctx: _Ctx, problems: list[Problem
 
 # --- end section: edge ------------------------------------------------------
 
-# --- section: monitoring (issue 6) ------------------------------------------
+# --- section: monitoring ------------------------------------------
 
 _MON_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _MON_SIZE = re.compile(r"(\d+)(B|KB|MB|GB|TB|PB)")
@@ -1719,26 +1837,21 @@ def _retention_covers_slo_window(config: StackConfig, ctx: _Ctx, problems: list[
 
 # --- end section: monitoring ------------------------------------------------
 
-# --- section: backup (issue 7) ----------------------------------------------
+# --- section: backup ----------------------------------------------
 
-_REGION_NAME = re.compile(r"(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d")
 _BACKUP_CRON = re.compile(r"cron\(\S+ \S+ \S+ \S+ \S+ \S+\)")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,63}")
-
-
-def _partition_of(region: str) -> str:
-    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 @dataclass(frozen=True)
 class DrConfig:
     """Disaster-recovery region (``golive:dr``): replica backup bucket and the copy vault live there."""
 
-    region: str = doc("AWS region of the DR copies; must differ from golive:region and be in the same partition.", "eu-central-1")
+    region: str = doc("AWS region of the DR copies: a region of golive's region table (AWS_REGIONS), other than golive:region "
+                      "and in its partition.", "eu-central-1")
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
-        if not _REGION_NAME.fullmatch(self.region):
-            problems.append(Problem(f"{key}.region", self.region, "must be an AWS region name such as eu-central-1"))
+        check_region(f"{key}.region", self.region, problems)
 
 
 @cross_check
@@ -1748,7 +1861,7 @@ def _dr_region_differs(config: StackConfig, ctx: _Ctx, problems: list[Problem]) 
     if dr == config.region:
         problems.append(Problem(f"{NAMESPACE}:dr.region", dr,
                                 f"must differ from golive:region ({config.region}): a copy in the same region is lost with it"))
-    elif _partition_of(dr) != config.partition:
+    elif partition_of(dr) not in (None, config.partition):
         problems.append(Problem(f"{NAMESPACE}:dr.region", dr,
                                 f"must be in the same AWS partition as golive:region ({config.region}) for replication and copies"))
 
@@ -1933,7 +2046,7 @@ def _database_pitr_matches_continuous_backup(config: StackConfig, ctx: _Ctx, pro
 
 # --- end section: backup ----------------------------------------------------
 
-# --- section: delivery (issue 10) -------------------------------------------
+# --- section: delivery -------------------------------------------
 
 _DELIVERY_DURATION = re.compile(r"([1-9]\d*)(s|m|h)")
 _DELIVERY_SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -2386,7 +2499,8 @@ class StackConfig:
         "What the program declares. `infrastructure`: every AWS resource that needs no Kubernetes API (the first `up` of "
         "a new stack, from anywhere: the private API endpoint is not reachable yet). `all`: everything, run from the admin "
         "VPN or a deployer inside the VPC. See the README's first deploy.", "all")
-    region: str = doc("AWS region of the stack (the explicit provider's region).", "eu-west-1")
+    region: str = doc("AWS region of the stack (the explicit provider's region): a region of golive's region table "
+                      "(AWS_REGIONS); `aws:region`, if the stack sets it, must be the same.", "eu-west-1")
     account_id: str = doc("AWS account id the stack deploys to (used for ARNs; no lookup at preview).", "123456789012")
     owner: str = doc("Team owning the stack: the `owner` tag.", "platform-team")
     cost_center: str = doc("Cost center: the `cost-center` tag.", "platform")
@@ -2416,11 +2530,7 @@ class StackConfig:
 
     @property
     def partition(self) -> str:
-        if self.region.startswith("cn-"):
-            return "aws-cn"
-        if self.region.startswith("us-gov-"):
-            return "aws-us-gov"
-        return "aws"
+        return partition_of(self.region) or "aws"
 
     @property
     def aws(self) -> AwsAccount:
@@ -2437,8 +2547,7 @@ class StackConfig:
         }
 
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
-        if not re.fullmatch(r"(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d", self.region):
-            problems.append(Problem(f"{NAMESPACE}:region", self.region, "must be an AWS region name such as eu-west-1"))
+        check_region(f"{NAMESPACE}:region", self.region, problems)
         if not re.fullmatch(r"\d{12}", self.account_id):
             problems.append(Problem(f"{NAMESPACE}:accountId", self.account_id, "must be a 12-digit AWS account id"))
         for name, value in (("owner", self.owner), ("costCenter", self.cost_center)):
@@ -2458,60 +2567,106 @@ class Secrets:
         return self.values.get(key)
 
 
-def parse(raw: Mapping[str, Any], stack: str = "") -> StackConfig:
+def parse(raw: Mapping[str, Any], stack: str = "", *, secrets: Mapping[str, bool] | None = None,
+          provider_region: str | None = None) -> StackConfig:
     """Parse and validate the ``golive:`` part of a stack config (keys without the namespace).
 
-    Raises :class:`ConfigError` listing every problem.
+    ``secrets`` says, for each secret key the stack sets, whether it is a secret (``secure:``) value; None when
+    the config is read outside a running program (nothing to say about secrets then). ``provider_region`` is the
+    stack's ``aws:region``, if set. Raises :class:`ConfigError` listing every problem.
     """
-    problems: list[Problem] = []
     section_raw = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
-    # Top-level keys are reported as `golive:key`, nested ones as `golive:section.key`.
     hints = typing.get_type_hints(StackConfig)
     fields = {camel(f.name): f for f in dataclasses.fields(StackConfig)}
+    # Every section's rules depend on the environment and the region: read them first.
+    head = _Parse(_Ctx("production", "eu-west-1"))
+    environment, region = (head.coerce(hints[name], section_raw[name], name) if name in section_raw else _MISSING
+                           for name in ("environment", "region"))
+    defaults = StackConfig()
+    parser = _Parse(_Ctx(defaults.environment if environment is _MISSING else environment,
+                         defaults.region if region is _MISSING else region))
+    # Top-level keys are reported as `golive:key`, nested ones as `golive:section.key`.
     for unknown in sorted(set(section_raw) - set(fields)):
-        suggestion = _closest(unknown, {**fields, **SECRET_KEYS})
-        hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
-        problems.append(Problem(f"{NAMESPACE}:{unknown}", raw[unknown], f"unknown key{hint}; known keys: {', '.join(sorted([*fields, *SECRET_KEYS]))}"))
+        # A misspelt secret key may hold the secret itself: never print it.
+        close_to_secret = _closest(unknown, SECRET_KEYS) is not None
+        parser.problems.append(Problem(f"{NAMESPACE}:{unknown}", HIDDEN if close_to_secret else _brief(raw[unknown]),
+                                       _unknown_key_rule(unknown, {**fields, **SECRET_KEYS})))
     kwargs: dict[str, Any] = {}
-    unparsed: set[str] = set()
     for camel_name, f in fields.items():
         if camel_name in section_raw:
-            value = _coerce(hints[f.name], section_raw[camel_name], f"{NAMESPACE}:{camel_name}", problems)
+            key = f"{NAMESPACE}:{camel_name}"
+            value = parser.coerce(hints[f.name], section_raw[camel_name], key)
             if value is _MISSING:
-                unparsed.add(f.name)
+                parser.broken.add(key)  # its default stands in; the rules' verdicts on it are dropped
             else:
                 kwargs[f.name] = value
     config = StackConfig(**kwargs)
-    # Rules run on every section that parsed, so one round trip shows all problems;
-    # a section with a type error is skipped rather than checked as its defaults.
-    ctx = _Ctx(config.environment, config.region)
-    for f in dataclasses.fields(config):
-        if f.name not in unparsed:
-            _validate_tree(getattr(config, f.name), f"{NAMESPACE}:{camel(f.name)}", ctx, problems)
-    config.validate(NAMESPACE, ctx, problems)
+    for camel_name, f in fields.items():
+        if camel_name not in section_raw:
+            parser.check_tree(getattr(config, f.name), f"{NAMESPACE}:{camel_name}")
+    parser.check(config, NAMESPACE)
+    if provider_region is not None and provider_region != config.region:
+        parser.checks.append(Problem("aws:region", provider_region, f"contradicts golive:region ({config.region}): every AWS "
+                                     "resource goes through golive's own provider in golive:region; remove aws:region or "
+                                     "make the two equal"))
+    if secrets is not None:
+        parser.checks += _secret_problems(secrets, config.production)
+        parser.checks += _program_problems(config)
+    problems = parser.problems + parser.checks
     if problems:
         raise ConfigError(problems, stack)
     return config
 
 
-def raw_from_pulumi() -> dict[str, Any]:
-    """Every ``golive:`` key the running program was given, as given."""
+def _program_problems(config: StackConfig) -> list[Problem]:
+    """What a production stack must be given because no default can hold it (as its secrets): checked when the program runs.
+
+    The admin VPN needs the stack's own certificates; without it the private Kubernetes API has no way in for administrators.
+    """
+    if not config.production or config.security.vpn.enabled:
+        return []
+    return [Problem(f"{NAMESPACE}:security.vpn.enabled", False, "a production stack needs the admin VPN: the Kubernetes API is "
+                    "private and the VPN is the administrators' way to it; enable it with serverCertificateArn and "
+                    "clientRootCertificateArn (ACM certificates of this region)")]
+
+
+def _secret_problems(secrets: Mapping[str, bool], production: bool) -> list[Problem]:
+    """Secret keys hold ``secure:`` values only; a production stack sets every one (its alerts page someone)."""
+    problems = []
+    for key, text in SECRET_KEYS.items():
+        command = f"`pulumi config set --secret {NAMESPACE}:{key} <value>`"
+        if key not in secrets:
+            if production:
+                problems.append(Problem(f"{NAMESPACE}:{key}", _MISSING, f"a production stack needs the {text}; set it with {command}"))
+        elif not secrets[key]:
+            problems.append(Problem(f"{NAMESPACE}:{key}", HIDDEN, f"is set in plain text; a secret is only ever a `secure:` "
+                                    f"value: remove it from the stack file and set it with {command}"))
+    return problems
+
+
+def raw_from_pulumi() -> tuple[dict[str, Any], dict[str, bool]]:
+    """Every ``golive:`` key the running program was given, as given, and which secret keys are secrets.
+
+    The secret keys' values never enter the raw config: only whether each is set, and as a secret.
+    """
     import pulumi.runtime.config as runtime_config
 
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    secret = set(runtime_config.get_config_secret_keys_env())
     raw: dict[str, Any] = {}
+    secrets: dict[str, bool] = {}
     prefix = f"{NAMESPACE}:"
     for full_key in sorted(keys):
         if not full_key.startswith(prefix):
             continue
         name = full_key[len(prefix):]
         if name in SECRET_KEYS:
-            raw[name] = "[secret]"
+            secrets[name] = runtime_config.is_config_secret(full_key) or full_key in secret
             continue
         # Scalars arrive as strings and objects as JSON strings, as the CLI passes them;
         # each field's type decides how its string is read.
         raw[name] = runtime_config.get_config(full_key)
-    return raw
+    return raw, secrets
 
 
 def load() -> tuple[StackConfig, Secrets]:
@@ -2520,9 +2675,11 @@ def load() -> tuple[StackConfig, Secrets]:
     Used by ``__main__.py``: under the CLI a ``pulumi.RunError`` prints without a traceback.
     """
     import pulumi
+    import pulumi.runtime.config as runtime_config
 
+    raw, given_secrets = raw_from_pulumi()
     try:
-        config = parse(raw_from_pulumi(), pulumi.get_stack())
+        config = parse(raw, pulumi.get_stack(), secrets=given_secrets, provider_region=runtime_config.get_config("aws:region"))
     except ConfigError as err:
         raise pulumi.RunError(str(err)) from None
     ns = pulumi.Config(NAMESPACE)
@@ -2553,7 +2710,8 @@ def reference() -> list[tuple[str, str, str, Any]]:
 
     walk(StackConfig, f"{NAMESPACE}:")
     for key, text in SECRET_KEYS.items():
-        rows.append((f"{NAMESPACE}:{key}", "secret string", text, "(unset)"))
+        rows.append((f"{NAMESPACE}:{key}", "secret string", f"{text[0].upper()}{text[1:]}; a `secure:` value (`pulumi config set "
+                     f"--secret`), required in production.", "(unset)"))
     return rows
 
 

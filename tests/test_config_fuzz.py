@@ -1,4 +1,4 @@
-"""Config fuzz (issue 8, robustness): any ``golive:`` config is either rejected with a clear
+"""Config fuzz (robustness): any ``golive:`` config is either rejected with a clear
 config error or synthesizes a stack with 0 mandatory violations; never a traceback, never a
 silently insecure stack.
 

@@ -1,4 +1,4 @@
-"""Mutation test (issue 8, robustness): break exactly what one policy guards, run the WHOLE pack.
+"""Mutation test (robustness): break exactly what one policy guards, run the WHOLE pack.
 
 Each case takes the synthesized prod stack, makes one targeted edit of one record (or drops
 one resource), runs every policy once and asserts that
