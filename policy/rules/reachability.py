@@ -13,7 +13,7 @@ from pulumi_policy import Severity
 
 from . import netintent, netmodel
 from . import types as t
-from ._base import ADVISORY, stack_policy
+from ._base import stack_policy
 
 MODEL_TYPES = (
     t.VPC, t.SUBNET, t.ROUTE_TABLE, t.ROUTE_TABLE_ASSOCIATION, t.ROUTE, t.INTERNET_GATEWAY, t.NAT_GATEWAY,
@@ -31,21 +31,6 @@ INTENT_DEFAULTS = {
     "deployerCidrs": [],
 }
 
-# Intended paths whose admission is still to be declared: their absence is reported by the
-# advisory `network-reach-intent-pending` below instead of blocking go-live. Empty: every
-# intended path is required (the Client VPN's admission to the control plane is declared).
-PENDING_INTENTS: frozenset[str] = frozenset()
-
-
-def _key(text: str) -> tuple:
-    try:
-        intent = netintent.parse_intent(text)
-    except ValueError:
-        return (text,)
-    return (intent.source, intent.destination, intent.ports, intent.protocol)
-
-
-_PENDING = {_key(text) for text in PENDING_INTENTS}
 
 
 def network_of(args, cfg) -> netmodel.Network:
@@ -64,7 +49,7 @@ def _check_intent(args, cfg):
             yield problem, None
         return
     for violation in (
-        *netintent.missing_paths(network, [i for i in required if _key(i) not in _PENDING]),
+        *netintent.missing_paths(network, required),
         *netintent.unintended_paths(network, required, allowed),
         *netintent.denied_paths(network, denied),
     ):
@@ -91,23 +76,3 @@ reach_intent = stack_policy(
 
 POLICIES = [reach_intent]
 
-
-def _check_pending(args, cfg):
-    network = network_of(args, cfg)
-    for violation in netintent.missing_paths(network, sorted(PENDING_INTENTS)):
-        yield violation.message, violation.urn
-
-
-if PENDING_INTENTS:
-    reach_intent_pending = stack_policy(
-        name="network-reach-intent-pending",
-        description="Intended network paths whose admission is still to be declared (reported, not yet blocking).",
-        check=_check_pending,
-        types=MODEL_TYPES,
-        severity=Severity.HIGH,
-        category="Security",
-        remediation="Declare the admission the explanation names (e.g. the Client VPN group on the control plane's 443).",
-        controls=("well-architected:SEC05-BP01",),
-        enforcement=ADVISORY,
-    )
-    POLICIES.append(reach_intent_pending)

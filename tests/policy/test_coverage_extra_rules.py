@@ -31,15 +31,19 @@ def test_a_bucket_without_access_logging_fails(prod):
     receive access logs (the end of the chain is exempt only while it is one)."""
     broken = drop(prod, lambda r: r["type"] == "aws:s3/bucketLogging:BucketLogging")
     assert {f.urn.rsplit("::", 1)[1] for f in findings(broken, "s3-bucket-access-logging")} == {
-        f"golive-{name}-bucket" for name in ("backups", "backups-dr", "backups-logs", "backups-dr-logs", "cloudtrail", "access-logs",
-                                             "alb-logs", "alb-logs-access")}
+        f"golive-{name}-bucket" for name in ("backups", "backups-dr", "backups-logs", "backups-dr-logs", "cloudtrail", "config",
+                                             "access-logs", "alb-logs", "alb-logs-access")}
 
 
 def test_the_end_of_the_access_log_chain_needs_no_access_logging_of_its_own(prod):
-    """A log bucket that receives access logs logs nowhere; dropping one source's logging leaves it exempt as long as others log."""
-    trail_logging = next(r for r in of_type(prod, "aws:s3/bucketLogging:BucketLogging") if r["name"] == "golive-cloudtrail-access-logging")
-    broken = drop(prod, lambda r: r["urn"] == trail_logging["urn"])
-    assert {f.urn.rsplit("::", 1)[1] for f in findings(broken, "s3-bucket-access-logging")} == {"golive-cloudtrail-bucket", "golive-access-logs-bucket"}
+    """A log bucket that receives access logs logs nowhere; dropping one source's logging leaves it exempt as long as others
+    log to it (the Config bucket still does), and once none does it is an ordinary bucket that must log."""
+    loggings = {r["name"]: r["urn"] for r in of_type(prod, "aws:s3/bucketLogging:BucketLogging")}
+    one_source = drop(prod, lambda r: r["urn"] == loggings["golive-cloudtrail-access-logging"])
+    assert {f.urn.rsplit("::", 1)[1] for f in findings(one_source, "s3-bucket-access-logging")} == {"golive-cloudtrail-bucket"}
+    no_source = drop(prod, lambda r: r["urn"] in (loggings["golive-cloudtrail-access-logging"], loggings["golive-config-access-logging"]))
+    assert {f.urn.rsplit("::", 1)[1] for f in findings(no_source, "s3-bucket-access-logging")} == {
+        "golive-cloudtrail-bucket", "golive-config-bucket", "golive-access-logs-bucket"}
 
 
 def test_vault_without_failure_notifications_fails(prod):

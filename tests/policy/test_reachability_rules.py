@@ -16,7 +16,6 @@ from policy.rules import netintent, netmodel, reachability
 from tests.helpers import drop, mutate, of_type, one
 
 INTENT = "network-reach-intent"
-PENDING = "network-reach-intent-pending"
 INTENT_POLICIES = [p.name for p in reachability.POLICIES]
 
 
@@ -75,15 +74,6 @@ def test_prod_vpn_reaches_the_eks_api(prod):
 
 def test_prod_has_every_intended_path(prod):
     assert [v.intent for v in netintent.missing_paths(network(prod))] == []
-
-
-@pytest.mark.skipif(not reachability.PENDING_INTENTS, reason="no intended path is pending")
-def test_the_pending_policy_reports_the_vpn_gap_on_prod(prod):
-    (finding,) = reach_findings(prod, names=(PENDING,))
-    assert finding.enforcement == "advisory"
-    assert finding.message.startswith("intended path missing: vpn -> eks-api:443")
-    assert "no ingress rule allows tcp 443" in finding.message and "golive-vpn-sg" in finding.message
-    assert finding.urn == one(prod, "aws:eks/cluster:Cluster")["urn"]
 
 
 def test_prod_intended_paths_exist(prod):
