@@ -248,7 +248,7 @@ def test_dr_region_in_another_partition_is_rejected():
 
 def test_dr_region_must_be_a_region_name():
     (problem,) = problems_of({"dr": {"region": "frankfurt"}})
-    assert problem[0] == "golive:dr.region" and "AWS region name" in problem[1]
+    assert problem[0] == "golive:dr.region" and "must be a known AWS region" in problem[1]
 
 
 @pytest.mark.parametrize(
