@@ -646,6 +646,13 @@ is the configured default. A change of the plugin's code therefore changes the d
 builds it the same way and fails until `TRAFFIC_ROUTER_VERSION` and `TRAFFIC_ROUTER_SHA256` (components/config/delivery.py) name
 the new build; bump the version, tag it, and the workflow publishes exactly what the config points at.
 
+**Before the first `all` phase** of a new installation, the release the config names must exist: push the tag
+`alb-traffic-router-v<TRAFFIC_ROUTER_VERSION>` once in your fork (the workflow publishes it), or build the binaries with
+`make -C delivery/alb-traffic-router dist`, host them on an https location of your own and set
+`golive:delivery.trafficRouterPlugin.{{location,sha256}}`. The policies check the location's form and the checksum's, not
+that the URL answers: `curl -fsSL "$LOCATION" | sha256sum` must print the configured `sha256`, or the controller starts
+without the plugin and every canary Rollout reports `plugin … not configured`.
+
 ### Rolling back by hand
 
 When the controller cannot (it is down, or the plugin fails), set the weights yourself: stable 100, canary 0. The ARNs
