@@ -4,9 +4,25 @@ import pulumi
 import pulumi_aws as aws
 
 from components import config as golive_config
+from components.backup import BackupStorage, BackupStorageArgs
+from components.backup_plan import BackupPlan, BackupPlanArgs
+from components.cache import Cache, CacheArgs
+from components.cluster import Cluster, ClusterArgs
+from components.database import Database, DatabaseArgs
+from components.database_replication import DatabaseBackupReplication, DatabaseBackupReplicationArgs
+from components.delivery import Delivery, DeliveryArgs, ServiceRouting, prometheus_address
+from components.edge import Edge, EdgeArgs
+from components.game_days import GameDays, GameDaysArgs
+from components.logging import INDEX_PREFIX as LOG_INDEX_PREFIX
+from components.logging import Logging, LoggingArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
-from components.security import singleton_exemption_tags
+from components.opensearch_setup import LOGS_WRITER, TRACES_WRITER, OpenSearchSetup, OpenSearchSetupArgs
+from components.restore_testing import RestoreTesting, RestoreTestingArgs
+from components.security import Baseline, BaselineArgs, singleton_exemption_tags
 from components.service_roles import ServiceLinkedRoles, ServiceLinkedRolesArgs
+from components.services import ServiceCatalog, ServiceCatalogArgs
+from components.tracing import Tracing, TracingArgs, exemplar_destination, grafana_datasource
 
 config, secrets = golive_config.load()
 
@@ -44,9 +60,7 @@ pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)
 
-# --- cluster (issue 4) ---
-from components.cluster import Cluster, ClusterArgs  # noqa: E402
-from components.services import ServiceCatalog, ServiceCatalogArgs  # noqa: E402
+# --- cluster ---
 
 cluster = Cluster(
     "golive",
@@ -67,7 +81,6 @@ pulumi.export("clusterEndpoint", cluster.endpoint)
 pulumi.export("clusterOidcProviderArn", cluster.oidc_provider_arn)
 pulumi.export("nodeSecurityGroupId", cluster.node_security_group_id)
 pulumi.export("kubeconfig", cluster.kubeconfig)
-# --- end cluster ---
 
 # --- in-cluster half: services, edge, monitoring, logs, delivery (the `all` phase) ---
 catalog = None if not kubernetes else ServiceCatalog(
@@ -86,9 +99,7 @@ if catalog is not None:
     pulumi.export("serviceNamespaces", {svc: ns.metadata.name for svc, ns in catalog.namespaces.items()})
     pulumi.export("serviceRoleArns", {svc: role.arn for svc, role in catalog.roles.items()})
 
-# --- data (issue 3) ---
-from components.cache import Cache, CacheArgs  # noqa: E402
-from components.database import Database, DatabaseArgs  # noqa: E402
+# --- data ---
 
 # Only the cluster's nodes reach the data tier; both live on the isolated subnets.
 database = Database(
@@ -128,11 +139,8 @@ pulumi.export("cacheReaderEndpoint", cache.reader_endpoint)
 pulumi.export("cachePort", cache.port)
 pulumi.export("cacheAuthSecretArn", cache.auth_secret.arn)
 pulumi.export("cacheKmsKeyArn", cache.kms_key.arn)
-# --- end data ---
 
-# --- edge (issue 5) ---
-from components.edge import Edge, EdgeArgs  # noqa: E402
-from components.security import Baseline, BaselineArgs  # noqa: E402
+# --- edge ---
 
 if config.edge.domain and catalog is not None:
     edge = Edge(
@@ -182,23 +190,11 @@ pulumi.export("accountSingletons", {
     golive_config.camel(name): {"mode": singleton.mode, "reason": singleton.reason}
     for name, singleton in vars(config.singletons).items()
 })
-# --- end edge ---
 
-# --- monitoring (issue 6) ---
-from components.logging import INDEX_PREFIX as LOG_INDEX_PREFIX  # noqa: E402
-from components.logging import Logging, LoggingArgs  # noqa: E402
-from components.monitoring import Monitoring, MonitoringArgs  # noqa: E402
-from components.opensearch_setup import LOGS_WRITER, TRACES_WRITER, OpenSearchSetup, OpenSearchSetupArgs  # noqa: E402
-from components.tracing import Tracing, TracingArgs, exemplar_destination, grafana_datasource  # noqa: E402
+# --- monitoring ---
 
-# Receiver keys are files of a Kubernetes Secret; a production stack without them would page nobody.
+# Receiver keys are files of a Kubernetes Secret (the config requires them in production).
 receiver_secrets = {key: secrets.get(key) for key in ("pagerdutyRoutingKey", "slackWebhookUrl", "smtpPassword")}
-missing_receivers = sorted(key for key, value in receiver_secrets.items() if value is None)
-if config.production and missing_receivers:
-    raise pulumi.RunError(
-        "golive: a production stack needs the alert receivers' secrets: "
-        + ", ".join(f"`pulumi config set --secret golive:{key} ...`" for key in missing_receivers)
-    )
 monitoring = None if not kubernetes else Monitoring(
     "golive",
     MonitoringArgs(
@@ -291,12 +287,8 @@ if monitoring is not None and logs is not None and tracing is not None and searc
     pulumi.export("tracingOtlpEndpoint", tracing.otlp_endpoint)
     pulumi.export("jaegerRoleArn", tracing.jaeger_role.arn)
     pulumi.export("opensearchSetupJob", search_setup.job.metadata["name"])
-# --- end monitoring ---
 
-# --- backup (issue 7) ---
-from components.backup import BackupStorage, BackupStorageArgs  # noqa: E402
-from components.backup_plan import BackupPlan, BackupPlanArgs  # noqa: E402
-from components.database_replication import DatabaseBackupReplication, DatabaseBackupReplicationArgs  # noqa: E402
+# --- backup ---
 
 # The DR region gets its own explicit provider: same account guard, same default tags.
 dr_provider = aws.Provider(
@@ -341,10 +333,8 @@ pulumi.export("drBackupVaultKeyArn", backup_plan.dr_vault_key.arn)
 pulumi.export("backupPlanId", backup_plan.plan_id)
 pulumi.export("backupRoleArn", backup_plan.role.arn)
 pulumi.export("backupNotificationTopicArn", backup_plan.topic.arn)
-# --- end backup ---
 
-# --- delivery (issue 10) ---
-from components.delivery import Delivery, DeliveryArgs, ServiceRouting, prometheus_address  # noqa: E402
+# --- delivery ---
 
 # Canary weights are the ALB's: the plugin gets each canary service's rule and its two target groups.
 delivery_routing = {}
@@ -377,11 +367,8 @@ if config.edge.domain and catalog is not None:
     pulumi.export("canaryTargetGroupArns", {svc: tg.arn for svc, tg in edge.canary_target_groups.items()})
     pulumi.export("canaryListenerRuleArns", {svc: r.listener_rule_arn for svc, r in delivery_routing.items()})
     pulumi.export("canaryRouting", delivery.plugin_configs)
-# --- end delivery ---
 
 # --- operational proof: restore tests, game days, what `golive verify` checks ---
-from components.game_days import GameDays, GameDaysArgs  # noqa: E402
-from components.restore_testing import RestoreTesting, RestoreTestingArgs  # noqa: E402
 
 zones = config.network.azs(config.region)
 if config.restore_testing.enabled:
@@ -435,4 +422,3 @@ if config.edge.domain:
         )
         pulumi.export("gameDayTemplateIds", game_days.template_ids)
         pulumi.export("gameDayLogGroupName", game_days.log_group.name)
-# --- end operational proof ---

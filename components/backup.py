@@ -31,7 +31,7 @@ import pulumi_aws as aws
 
 from components.config import AwsAccount, BackupConfig
 from components.kms import EncryptionKey, EncryptionKeyArgs
-from components.log_bucket import LogBucket, LogBucketArgs
+from components.log_bucket import LogBucket, LogBucketArgs, bucket_arn
 
 S3_ACCESS_LOGS_EXCEPTION = "S3 delivers server access logs only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS"
 """Why the log buckets use SSE-S3 (their ``golive:exempt:s3-bucket-encryption-kms`` tag)."""
@@ -81,23 +81,24 @@ class BackupStorage(pulumi.ComponentResource):
         self.log_bucket = self._log_bucket(f"{name}-logs", cfg, args.account, f"{name}-bucket-", primary)
         self.dr_log_bucket = self._log_bucket(f"{name}-dr-logs", cfg, args.dr_account, f"{name}-dr-bucket-", dr)
 
-        self.bucket, self.versioning = self._backup_bucket(name, PURPOSE_BACKUPS, cfg, self.key, self.log_bucket, primary)
+        self.bucket, self.versioning = self._backup_bucket(
+            name, PURPOSE_BACKUPS, cfg, self.key, self.log_bucket, args.account.partition, primary)
         self.dr_bucket, self.dr_versioning = self._backup_bucket(
-            f"{name}-dr", PURPOSE_REPLICA, cfg, self.dr_key, self.dr_log_bucket, dr
+            f"{name}-dr", PURPOSE_REPLICA, cfg, self.dr_key, self.dr_log_bucket, args.dr_account.partition, dr
         )
 
-        self._replication(name, args)
-
         self.bucket_name = self.bucket.bucket
-        self.bucket_arn = self.bucket.arn
+        self.bucket_arn = bucket_arn(args.account.partition, self.bucket)
         self.dr_bucket_name = self.dr_bucket.bucket
-        self.dr_bucket_arn = self.dr_bucket.arn
+        self.dr_bucket_arn = bucket_arn(args.dr_account.partition, self.dr_bucket)
+
+        self._replication(name, args)
         self.register_outputs(
             {
                 "bucketName": self.bucket.bucket,
-                "bucketArn": self.bucket.arn,
+                "bucketArn": self.bucket_arn,
                 "drBucketName": self.dr_bucket.bucket,
-                "drBucketArn": self.dr_bucket.arn,
+                "drBucketArn": self.dr_bucket_arn,
                 "keyArn": self.key.arn,
                 "drKeyArn": self.dr_key.arn,
                 "logBucketName": self.log_bucket.name,
@@ -115,12 +116,12 @@ class BackupStorage(pulumi.ComponentResource):
         cfg: BackupConfig,
         key: EncryptionKey,
         log_bucket: LogBucket,
+        partition: str,
         opts: pulumi.ResourceOptions,
     ) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
         """A locked, versioned, KMS-encrypted (bucket keys on), private bucket with lifecycle and access logging."""
         bucket = aws.s3.Bucket(
             f"{role}-bucket",
-            bucket_prefix=f"{role}-bucket-",
             object_lock_enabled=True,
             force_destroy=False,
             tags={"Name": f"{role}-bucket", "purpose": purpose},
@@ -163,7 +164,8 @@ class BackupStorage(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{role}-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, key.arn).apply(lambda a: json.dumps(backup_bucket_policy(a[0], a[1]))),
+            policy=pulumi.Output.all(bucket_arn(partition, bucket), key.arn).apply(
+                lambda a: json.dumps(backup_bucket_policy(a[0], a[1]))),
             opts=opts,
         )
         aws.s3.BucketObjectLockConfiguration(
@@ -225,6 +227,7 @@ class BackupStorage(pulumi.ComponentResource):
                 purpose="s3-access-logs",
                 expiry_days=cfg.access_log_retention_days,
                 writer_statements=lambda arn: [access_log_writer(arn, source_arns, account)],
+                partition=account.partition,
                 encryption_exception=S3_ACCESS_LOGS_EXCEPTION,
                 exemptions=(("s3-bucket-cross-region-replication", ACCESS_LOGS_NOT_REPLICATED),),
             ),
@@ -259,7 +262,7 @@ class BackupStorage(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-replication-policy",
             role=self.replication_role.id,
-            policy=pulumi.Output.all(self.bucket.arn, self.key.arn, self.dr_bucket.arn, self.dr_key.arn).apply(
+            policy=pulumi.Output.all(self.bucket_arn, self.key.arn, self.dr_bucket_arn, self.dr_key.arn).apply(
                 lambda a: json.dumps(replication_policy(a[0], a[1], a[2], a[3], account, dr_account))
             ),
             opts=child,
@@ -281,7 +284,7 @@ class BackupStorage(pulumi.ComponentResource):
                         )
                     ),
                     destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                        bucket=self.dr_bucket.arn,
+                        bucket=self.dr_bucket_arn,
                         storage_class="STANDARD",
                         encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
                             replica_kms_key_id=self.dr_key.arn

@@ -88,6 +88,7 @@ class ConfigRecorder(pulumi.ComponentResource):
                 purpose="aws-config",
                 expiry_days=cfg.expiry_days,
                 writer_statements=lambda arn: delivery_statements(arn, account),
+                partition=account.partition,
                 kms_key_arn=self.key.arn,
                 server_access_log_bucket=args.server_access_log_bucket,
                 exemptions=((REPLICATION_POLICY, HISTORY_NOT_REPLICATED),),

@@ -643,8 +643,15 @@ may still answer part of the requests for a few seconds.
 (`make -C delivery/alb-traffic-router dist`: the Go toolchain of its `go.mod`, `-trimpath`, no VCS stamp, no cgo) for a
 tag `alb-traffic-router-v<version>` and publishes both with `SHA256SUMS`, after checking that the amd64 binary's SHA-256
 is the configured default. A change of the plugin's code therefore changes the default: `tests/test_delivery_plugin.py`
-builds it the same way and fails until `TRAFFIC_ROUTER_VERSION` and `TRAFFIC_ROUTER_SHA256` (components/config.py) name
+builds it the same way and fails until `TRAFFIC_ROUTER_VERSION` and `TRAFFIC_ROUTER_SHA256` (components/config/delivery.py) name
 the new build; bump the version, tag it, and the workflow publishes exactly what the config points at.
+
+**Before the first `all` phase** of a new installation, the release the config names must exist: push the tag
+`alb-traffic-router-v<TRAFFIC_ROUTER_VERSION>` once in your fork (the workflow publishes it), or build the binaries with
+`make -C delivery/alb-traffic-router dist`, host them on an https location of your own and set
+`golive:delivery.trafficRouterPlugin.{{location,sha256}}`. The policies check the location's form and the checksum's, not
+that the URL answers: `curl -fsSL "$LOCATION" | sha256sum` must print the configured `sha256`, or the controller starts
+without the plugin and every canary Rollout reports `plugin … not configured`.
 
 ### Rolling back by hand
 

@@ -32,7 +32,8 @@ class LogBucketArgs:
     """What the bucket holds and who writes to it.
 
     ``writer_statements(bucket_arn)`` returns the policy statements that let the
-    logging service write; ``kms_key_arn`` None means SSE-S3, which needs
+    logging service write; ``partition`` is the account's (the bucket's ARN is built
+    from its name, which a first preview already knows); ``kms_key_arn`` None means SSE-S3, which needs
     ``encryption_exception`` (the reason, stored in the exemption tag).
     ``server_access_log_bucket``: the bucket (name) that receives this bucket's S3
     server access logs, under ``s3-access/<purpose>/``; None for a bucket that is
@@ -43,6 +44,7 @@ class LogBucketArgs:
     purpose: str
     expiry_days: int
     writer_statements: Callable[[str], list[dict]]
+    partition: str
     kms_key_arn: pulumi.Input[str] | None = None
     encryption_exception: str = ""
     object_lock_days: int | None = None
@@ -68,13 +70,13 @@ class LogBucket(pulumi.ComponentResource):
 
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket_prefix=f"{name}-",
             force_destroy=False,
             object_lock_enabled=True if locked else None,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         bucket_id = self.bucket.id
+        self.arn = bucket_arn(args.partition, self.bucket)
         self.ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=bucket_id,
@@ -158,12 +160,18 @@ class LogBucket(pulumi.ComponentResource):
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket_id,
-            policy=self.bucket.arn.apply(lambda arn: json.dumps(bucket_policy(arn, args.writer_statements(arn)))),
+            policy=self.arn.apply(lambda arn: json.dumps(bucket_policy(arn, args.writer_statements(arn)))),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
-        self.arn = self.bucket.arn
         self.name = self.bucket.bucket
-        self.register_outputs({"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn})
+        self.register_outputs({"bucketName": self.bucket.bucket, "bucketArn": self.arn})
+
+
+def bucket_arn(partition: str, bucket: aws.s3.Bucket) -> pulumi.Output[str]:
+    """The bucket's ARN from its name: Pulumi's autonamer sets the name at preview, while the
+    provider's ``arn`` output stays unknown until the bucket exists, and so would every policy
+    built from it."""
+    return pulumi.Output.concat("arn:", partition, ":s3:::", bucket.bucket)
 
 
 def bucket_policy(bucket_arn: str, writer_statements: list[dict]) -> dict:

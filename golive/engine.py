@@ -101,17 +101,25 @@ def load_stack_config(stack: str, root: pathlib.Path = ROOT) -> tuple[dict[str, 
         raise UsageError(f"no stack {stack!r}: {path.name} does not exist (stacks here: {', '.join(known) or 'none'})")
     text = path.read_text()
     try:
-        data = yaml.load(text, Loader=_YAML_LOADER) or {}
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError:
         try:  # the pure-Python parser's message quotes the offending line
             yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise UsageError(f"{path.name} is not valid YAML: {exc}") from None
         raise
+    if data is None:
+        raise UsageError(f"{path.name} is empty: a stack file is a mapping with the stack's settings under `config:`")
+    if not isinstance(data, dict):
+        raise UsageError(f"{path.name} holds {_yaml_kind(data)}: a stack file is a mapping with the stack's settings under `config:`")
     raw = data.get("config") or {}
     if not isinstance(raw, dict):
         raise UsageError(f"{path.name}: `config` must be a mapping")
     return flatten_config(raw)
+
+
+def _yaml_kind(data: Any) -> str:
+    return "a list" if isinstance(data, list) else "a string" if isinstance(data, str) else f"a single {type(data).__name__} value"
 
 
 def flatten_config(raw: dict[str, Any]) -> tuple[dict[str, str], list[str]]:

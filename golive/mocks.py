@@ -148,8 +148,12 @@ class _Ctx:
         given = self.inputs.get(key)
         if given:
             return given
-        self.autonamed.add(key)
         prefix = self.inputs.get(f"{key}Prefix")
+        if not prefix:
+            # Pulumi's autonamer fills the name in at Check, so a preview knows it. Beside a
+            # ``<key>Prefix`` the bridge applies no autoname (the two conflict in the Terraform
+            # schema): Terraform makes the name up at Create, and a first preview does not know it.
+            self.autonamed.add(key)
         base = prefix if prefix else f"{self.name}-"
         if strict and not prefix and len(base) + AUTONAME_RANDOM_CHARS > max_len:
             raise AutonameError(

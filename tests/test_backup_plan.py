@@ -209,13 +209,13 @@ def test_stack_outputs_carry_what_a_restore_needs(prod):
 
 
 def test_plan_follows_config_overrides(synth_config):
-    synth = synth_config({"backup": {"retentionDays": 45, "drCopyRetentionDays": 60, "continuousRetentionDays": 14,
+    synth = synth_config({"backup": {"retentionDays": 45, "drCopyRetentionDays": 60, "continuousRetentionDays": 30,
                                      "vaultLockMinRetentionDays": 14, "schedule": "cron(30 1 * * ? *)"},
-                          "database": {"backupRetentionDays": 14}})
+                          "database": {"backupRetentionDays": 30}})
     _, rules = plan_rules(synth)
     assert rules["daily"]["lifecycle"] == {"deleteAfter": 45} and rules["daily"]["schedule"] == "cron(30 1 * * ? *)"
     assert rules["daily"]["copyActions"][0]["lifecycle"] == {"deleteAfter": 60}
-    assert rules["continuous"]["lifecycle"] == {"deleteAfter": 14}
+    assert rules["continuous"]["lifecycle"] == {"deleteAfter": 30}
 
 
 # --------------------------------------------------------------------------- config errors

@@ -1,4 +1,4 @@
-"""Config fuzz (issue 8, robustness): any ``golive:`` config is either rejected with a clear
+"""Config fuzz (robustness): any ``golive:`` config is either rejected with a clear
 config error or synthesizes a stack with 0 mandatory violations; never a traceback, never a
 silently insecure stack.
 
@@ -17,7 +17,7 @@ problem names a ``golive:`` key and a rule (and never anything else); a producti
 parses synthesizes a stack the whole pack finds GO (or the program itself raises a ConfigError).
 Staging and development stacks are not judged by the go-live blockers.
 
-Each bug this test found (11, all fixed in components/config.py and golive/engine.py) is kept as a
+Each bug this test found (11, all fixed in components/config/ and golive/engine.py) is kept as a
 regression test at the end; a new one goes there too, as a strict xfail naming the fault until fixed.
 
 By default the examples are derandomized so the suite stays deterministic; run

@@ -80,7 +80,7 @@ def test_the_default_sha256_is_the_reproducible_build_of_the_source(tmp_path):
     assert built == TrafficRouterPluginConfig().sha256, (
         f"the plugin's linux/amd64 build has SHA-256 {built}, not the configured default: its source, go.mod or build "
         "changed. Bump its Version (internal/router/router.go) and TRAFFIC_ROUTER_VERSION, set TRAFFIC_ROUTER_SHA256 "
-        "(components/config.py) to the new build's, and tag alb-traffic-router-v<version> to release it.")
+        "(components/config/delivery.py) to the new build's, and tag alb-traffic-router-v<version> to release it.")
     described = run([go(), "version", "-m", str(target)]).stdout
     # What makes it reproducible, as the binary records it.
     for setting in ("-trimpath=true", "CGO_ENABLED=0", "GOAMD64=v1", "GOOS=linux", "GOARCH=amd64"):

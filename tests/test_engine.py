@@ -119,6 +119,23 @@ def test_a_first_preview_knows_inputs_and_auto_names_but_no_cloud_assigned_outpu
     assert engine.UNKNOWN_MARKER not in known.to_json()
 
 
+def test_a_first_preview_does_not_know_a_name_terraform_makes_from_a_prefix(synth_program):
+    """``bucketPrefix`` conflicts with ``bucket`` in the Terraform schema, so the bridge skips the autoname and the
+    provider makes the name up at Create: unknown at a first preview, like everything derived from it."""
+    def program():
+        import pulumi_aws as aws
+
+        bucket = aws.s3.Bucket("logs", bucket_prefix="logs-")
+        aws.s3.BucketPolicy("logs-policy", bucket=bucket.bucket, policy=bucket.bucket.apply(lambda n: f'{{"r": "{n}"}}'))
+
+    first = engine.synth("prod", program=program, first_preview=True)
+    by_name = {r["name"]: r for r in first.resources}
+    assert by_name["logs"]["computed"]["bucket"] == engine.UNKNOWN_MARKER
+    assert by_name["logs-policy"]["inputs"]["bucket"] == by_name["logs-policy"]["inputs"]["policy"] == engine.UNKNOWN_MARKER
+    known = engine.synth("prod", program=program)
+    assert {r["name"]: r for r in known.resources}["logs"]["computed"]["bucket"].startswith("logs-")
+
+
 def test_prod_in_a_first_preview_registers_the_same_resources(prod):
     first = engine.synth("prod", first_preview=True)
     assert [r["urn"] for r in first.resources] == [r["urn"] for r in prod.resources]

@@ -93,16 +93,38 @@ def test_trail_bucket_policy_admits_only_this_trail_and_tls(prod):
     assert policy["urn"] in trail["options"]["dependsOn"]  # CloudTrail checks the policy when the trail is created
 
 
-def test_object_lock_is_optional():
+def _staging_baseline_program(security):
+    def program():
+        cfg = parse({"environment": "staging", "security": security})
+        provider = aws.Provider("aws-primary", region=cfg.region)
+        Baseline("golive", BaselineArgs(config=cfg.security, account=cfg.aws, vpc_id="vpc-0example", vpc_cidr="10.20.0.0/16",
+                                        private_subnet_ids=["subnet-a", "subnet-b"]),
+                 opts=pulumi.ResourceOptions(providers={"aws": provider}))
+
+    return program
+
+
+def test_object_lock_is_on_by_default_and_optional_outside_production():
     from golive import engine
     from tests.conftest import prod_config
 
     config, secret_keys = prod_config()
     result = engine.synth("prod", config=config, secret_keys=secret_keys, program=baseline_program({}))
-    assert of_type(result, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration") == []
-    assert "objectLockEnabled" not in props(one(result, "aws:s3/bucket:Bucket", "golive-cloudtrail"))
+    assert props(one(result, "aws:s3/bucket:Bucket", "golive-cloudtrail"))["objectLockEnabled"] is True
+    assert len(of_type(result, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")) == 1
     # defaults: VPN off, Security Hub on
     assert of_type(result, ENDPOINT) == [] and len(of_type(result, "aws:securityhub/standardsSubscription:StandardsSubscription")) == 2
+    staging = engine.synth("prod", config=config, secret_keys=secret_keys,
+                           program=_staging_baseline_program({"cloudtrailObjectLock": False}))
+    assert of_type(staging, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration") == []
+    assert "objectLockEnabled" not in props(one(staging, "aws:s3/bucket:Bucket", "golive-cloudtrail"))
+
+
+def test_production_refuses_cloudtrail_without_object_lock():
+    with pytest.raises(ConfigError) as err:
+        parse({"security": {"cloudtrailObjectLock": False}})
+    assert [(p.key, p.value) for p in err.value.problems] == [("golive:security.cloudtrailObjectLock", False)]
+    assert "write-once" in err.value.problems[0].rule
 
 
 # --------------------------------------------------------------------------- GuardDuty and Security Hub

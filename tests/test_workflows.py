@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -231,3 +232,13 @@ def test_the_plugin_release_builds_verifies_and_publishes_with_least_privilege()
         assert asset in publish_run
     # the tag's name only reaches the shell through the environment, never spliced into the script
     assert all("${{" not in (step.get("run") or "") for _, step in steps(workflow))
+
+
+@pytest.mark.parametrize("name, job", [("deploy.yml", "deploy"), ("preview.yml", "preview")])
+def test_jobs_that_reach_the_private_kubernetes_api_run_on_an_admitted_runner(name, job):
+    """A GitHub-hosted runner has no route to the private endpoint and no fixed egress to admit."""
+    runs_on = load(WORKFLOWS / name)["jobs"][job]["runs-on"]
+    assert "ubuntu-latest" not in str(runs_on) and "vars.GOLIVE_DEPLOY_RUNNER" in runs_on
+    default = re.search(r"\|\| '(\[.*?\])'", runs_on).group(1)
+    assert json.loads(default) == ["self-hosted", "golive-deployer"]
+    assert "GOLIVE_DEPLOY_RUNNER" in (ROOT / "docs" / "ci.md").read_text()

@@ -46,6 +46,9 @@ class Query:
     legend: str = ""
     instant: bool = False
     heatmap: bool = False
+    # Exemplars (trace ids beside a histogram's samples) exist on the raw bucket series only;
+    # recording rules drop them. Grafana links each one to its trace in Jaeger.
+    exemplar: bool = False
 
 
 def _target(query: Query, ref: str) -> prometheus.Dataquery:
@@ -56,6 +59,8 @@ def _target(query: Query, ref: str) -> prometheus.Dataquery:
         target = target.instant().format(PromQueryFormat.TABLE)
     if query.heatmap:
         target = target.format(PromQueryFormat.HEATMAP)
+    if query.exemplar:
+        target = target.exemplar(True)
     return target
 
 
@@ -166,9 +171,11 @@ def service_details(services: Sequence[str] = ()) -> db.Dashboard:
             series("Errors by code", [Query(f'sum by (code) (rate(http_requests_total{{{s},code=~"[45].."}}[{RATE}]))', "{{code}}")], "reqps"),
         ]),
         ("Latency", [
-            heat("Latency heatmap", Query(f"sum by (le) (increase(http_request_duration_seconds_bucket{{{s}}}[{RATE}]))", "{{le}}", heatmap=True)),
+            heat("Latency heatmap", Query(f"sum by (le) (increase(http_request_duration_seconds_bucket{{{s}}}[{RATE}]))", "{{le}}",
+                                          heatmap=True, exemplar=True)),
             series("Latency quantiles", [
-                Query(f"histogram_quantile(0.{q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{s}}}[{RATE}])))", f"p{q}")
+                Query(f"histogram_quantile(0.{q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{s}}}[{RATE}])))", f"p{q}",
+                      exemplar=True)
                 for q in ("50", "95", "99")
             ], "s"),
         ]),

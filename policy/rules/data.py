@@ -1,4 +1,4 @@
-"""Data rules (issue 3): RDS, ElastiCache and Secrets Manager.
+"""Data rules: RDS, ElastiCache and Secrets Manager.
 
 Everything here guards state that cannot be rebuilt from code, so the rules are
 mandatory: encryption with customer-managed keys, Multi-AZ, backups that reach
@@ -104,7 +104,7 @@ rds_backup_retention = resource_policy(
     check=_check_backup_retention,
     severity=Severity.HIGH,
     category="DR & Business Continuity",
-    remediation="Set golive:database.backupRetentionDays (default 30).",
+    remediation="Set golive:database.backupRetentionDays (default 35, equal to golive:backup.continuousRetentionDays).",
     controls=("fsbp:RDS.11", "checkov:CKV_AWS_133"),
     defaults={"minRetentionDays": 30},
 )

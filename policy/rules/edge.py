@@ -1,4 +1,4 @@
-"""Edge rules (issue 5): the ALB's TLS, headers, redirects, logs and protection, and its WAF.
+"""Edge rules: the ALB's TLS, headers, redirects, logs and protection, and its WAF.
 
 WAF association and logging are stack policies: a web ACL, its association and its
 logging configuration are separate resources, joined through the property

@@ -9,6 +9,7 @@ from ._base import (
     KMS_KEY_TYPES,
     customer_managed_key,
     declare_reference,
+    depends_via,
     get,
     is_production,
     is_set,
@@ -17,6 +18,7 @@ from ._base import (
     resource_policy,
     stack_policy,
 )
+from .s3 import attached
 
 GUARDDUTY_FEATURES = ("S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "RUNTIME_MONITORING", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION")
 
@@ -98,6 +100,64 @@ cloudtrail_cloudwatch = resource_policy(
     category="Monitoring & Alerting",
     remediation="Pass cloud_watch_logs_group_arn (\"<log group arn>:*\") and cloud_watch_logs_role_arn.",
     controls=("fsbp:CloudTrail.5", "checkov:CKV2_AWS_10"),
+)
+
+
+def _check_trail_write_once(args, cfg):
+    if not is_production(args):
+        return
+    locks = attached(args, t.S3_OBJECT_LOCKS)
+    for trail in of_type(args, t.CLOUDTRAIL):
+        for bucket in depends_via(trail, "s3BucketName"):
+            if bucket.resource_type not in t.S3_BUCKETS:
+                continue
+            if get(bucket.props, "objectLockEnabled") is not True and get(bucket.props, "objectLockConfiguration.objectLockEnabled") != "Enabled":
+                yield (f"CloudTrail bucket {bucket.name} (trail {trail.name}) is created without S3 Object Lock: anyone holding the "
+                       "account's keys could delete the audit trail, and Object Lock can only be turned on at creation.", bucket.urn)
+                continue
+            retentions = [get(lock.props, "rule.defaultRetention") for lock in locks.get(bucket.urn, [])]
+            retentions.append(get(bucket.props, "objectLockConfiguration.rule.defaultRetention"))
+            if not any(get(r, "mode") in ("GOVERNANCE", "COMPLIANCE") for r in retentions if r is not None):
+                yield (f"CloudTrail bucket {bucket.name} (trail {trail.name}) has no Object Lock default retention: new log files "
+                       "are not locked.", bucket.urn)
+
+
+cloudtrail_write_once = stack_policy(
+    name="security-cloudtrail-write-once",
+    description="In production the bucket CloudTrail writes to has S3 Object Lock with a default retention: log files cannot be "
+    "deleted early.",
+    check=_check_trail_write_once,
+    types=(t.CLOUDTRAIL, *t.S3_BUCKETS, *t.S3_OBJECT_LOCKS),
+    severity=Severity.HIGH,
+    category="Compliance",
+    remediation="Keep golive:security.cloudtrailObjectLock true (the default; the config refuses false in production).",
+    controls=("fsbp:S3.15",),
+)
+
+# --------------------------------------------------------------------------- admin access
+
+
+def _check_admin_vpn(args, cfg):
+    if not is_production(args):
+        return
+    associations = of_type(args, t.CLIENT_VPN_NETWORK_ASSOCIATION)
+    reachable = [e for e in of_type(args, t.CLIENT_VPN_ENDPOINT) if any(refers_to(a, "clientVpnEndpointId", e) for a in associations)]
+    for cluster in of_type(args, t.EKS_CLUSTER):
+        # EKS makes the endpoint public unless told otherwise; only a private one needs the VPN.
+        if get(cluster.props, "vpcConfig.endpointPublicAccess") is False and not reachable:
+            yield (f"EKS cluster {cluster.name} has a private API endpoint and the stack has no admin Client VPN endpoint associated "
+                   "with the VPC: administrators have no way to the Kubernetes API.", cluster.urn)
+
+
+admin_vpn = stack_policy(
+    name="security-admin-vpn",
+    description="A production stack whose Kubernetes API is private has the admin Client VPN, associated with the VPC.",
+    check=_check_admin_vpn,
+    types=(t.EKS_CLUSTER, t.CLIENT_VPN_ENDPOINT, t.CLIENT_VPN_NETWORK_ASSOCIATION),
+    severity=Severity.HIGH,
+    category="Security",
+    remediation="Enable golive:security.vpn with serverCertificateArn and clientRootCertificateArn (a production stack "
+    "refuses to run without it).",
 )
 
 # --------------------------------------------------------------------------- GuardDuty
@@ -246,6 +306,8 @@ POLICIES = [
     cloudtrail_log_validation,
     cloudtrail_kms,
     cloudtrail_cloudwatch,
+    cloudtrail_write_once,
+    admin_vpn,
     guardduty_enabled,
     client_vpn_logs,
     client_vpn_scoped,

@@ -1,4 +1,4 @@
-"""Security-group rules (issue 3): nothing is open to the internet but the load balancer's web ports,
+"""Security-group rules: nothing is open to the internet but the load balancer's web ports,
 and the data tier admits only other security groups.
 
 Identifying groups by role: a security group's role is its ``golive:role`` tag.

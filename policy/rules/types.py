@@ -38,7 +38,7 @@ TAGGABLE_NETWORK = frozenset(
     }
 )
 
-# --- section: cluster (issue 4) ---
+# --- section: cluster ---
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 EKS_ADDON = "aws:eks/addon:Addon"
@@ -78,7 +78,7 @@ TAGGABLE_CLUSTER: frozenset[str] = frozenset(
 )
 # --- end section: cluster ---
 
-# --- section: data (issue 3) ---
+# --- section: data ---
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
@@ -113,7 +113,7 @@ TAGGABLE_DATA = frozenset(
 )
 # --- end section: data ---
 
-# --- section: edge (issue 5) ---
+# --- section: edge ---
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
@@ -156,7 +156,7 @@ TAGGABLE_EDGE: frozenset[str] = frozenset(
 )
 # --- end section: edge ---
 
-# --- section: monitoring (issue 6) ---
+# --- section: monitoring ---
 OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
 LOG_RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -177,7 +177,7 @@ TAGGABLE_MONITORING: frozenset[str] = frozenset(
 )
 # --- end section: monitoring ---
 
-# --- section: backup (issue 7) ---
+# --- section: backup ---
 # pulumi_aws 7 renamed BucketV2 (and its V2 satellites) to the plain names; the V2
 # tokens remain as deprecated aliases, so the S3 rules accept both spellings.
 S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
@@ -213,7 +213,7 @@ TAGGABLE_BACKUP: frozenset[str] = frozenset(
 )
 # --- end section: backup ---
 
-# --- section: delivery (issue 10) ---
+# --- section: delivery ---
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 TAGGABLE_DELIVERY: frozenset[str] = frozenset({"aws:iam/role:Role"})

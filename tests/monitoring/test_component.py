@@ -263,8 +263,9 @@ def test_opensearch_log_groups_and_master_secret_are_protected(prod):
 
 
 def test_production_without_receiver_secrets_is_refused(synth_config):
-    with pytest.raises(pulumi.RunError, match="golive:pagerdutyRoutingKey"):
+    with pytest.raises(ConfigError) as err:
         synth_config(remove=("pagerdutyRoutingKey",))
+    assert [p.key for p in err.value.problems] == ["golive:pagerdutyRoutingKey"]
 
 
 # --------------------------------------------------------------------------- config

@@ -83,6 +83,14 @@ def test_latency_heatmap_reads_buckets_as_a_heatmap(built):
     assert "http_request_duration_seconds_bucket" in heatmap["targets"][0]["expr"]
 
 
+def test_latency_panels_over_raw_buckets_show_exemplars_and_nothing_else_asks_for_them(built):
+    """Exemplars link a latency sample to its trace; only the raw histogram series carry them."""
+    targets = [(p["title"], t) for model in built.values() for p in dashboards.panels(model) for t in p.get("targets", [])]
+    with_exemplars = {title for title, t in targets if t.get("exemplar")}
+    assert with_exemplars == {"Latency heatmap", "Latency quantiles"}
+    assert all("http_request_duration_seconds_bucket" in t["expr"] for title, t in targets if t.get("exemplar"))
+
+
 def test_grafana_variables_are_replaced_before_parsing():
     assert dashboards.as_promql('rate(x{service="$service"}[$__rate_interval])') == 'rate(x{service="orders"}[5m])'
     with pytest.raises(ValueError, match="unknown Grafana variable"):

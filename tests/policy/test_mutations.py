@@ -1,4 +1,4 @@
-"""Mutation test (issue 8, robustness): break exactly what one policy guards, run the WHOLE pack.
+"""Mutation test (robustness): break exactly what one policy guards, run the WHOLE pack.
 
 Each case takes the synthesized prod stack, makes one targeted edit of one record (or drops
 one resource), runs every policy once and asserts that
@@ -391,6 +391,9 @@ CASES = [
     Case("vpn-no-connection-log", "security-client-vpn-connection-logs", (VPN, "golive-vpn"), setting("connectionLogOptions.enabled", False)),
     Case("vpn-authorizes-world", "security-client-vpn-authorization-scoped", (VPN_AUTHORIZATION, "golive-vpn-vpc"),
          setting("targetNetworkCidr", "0.0.0.0/0")),
+    Case("trail-bucket-unlocked", "security-cloudtrail-write-once", (OBJECT_LOCK, "golive-cloudtrail-object-lock"), None,
+         (BUCKET, "golive-cloudtrail-bucket")),
+    Case("vpn-dropped", "security-admin-vpn", (VPN, "golive-vpn"), None, (EKS, "golive-eks")),
     # monitoring
     Case("service-not-probed", "monitoring-services-observed", (PROBE, "golive-probe-trading-api-http"), None, (NAMESPACE, "golive-trading-api")),
     Case("dashboard-without-uid", "monitoring-dashboards-have-queries", (CONFIG_MAP, "golive-dashboard-database"),

@@ -14,6 +14,8 @@ SECURITY_POLICIES = [
     "security-guardduty-enabled",
     "security-client-vpn-connection-logs",
     "security-client-vpn-authorization-scoped",
+    "security-cloudtrail-write-once",
+    "security-admin-vpn",
 ]
 TRAIL = "aws:cloudtrail/trail:Trail"
 DETECTOR = "aws:guardduty/detector:Detector"
@@ -85,3 +87,63 @@ def test_vpn_authorization_for_the_internet_fails(prod):
     rule = one(prod, "aws:ec2clientvpn/authorizationRule:AuthorizationRule")
     (finding,) = findings(change(prod, rule, lambda p: p.update(targetNetworkCidr="0.0.0.0/0")), "security-client-vpn-authorization-scoped")
     assert "0.0.0.0/0" in finding.message
+
+
+# --------------------------------------------------------------------------- production refusals the pack computes too
+
+BUCKET = "aws:s3/bucket:Bucket"
+OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+ASSOCIATION = "aws:ec2clientvpn/networkAssociation:NetworkAssociation"
+CLUSTER = "aws:eks/cluster:Cluster"
+
+
+def staging_of(prod):
+    staging = prod
+    for provider in of_type(prod, "pulumi:providers:aws"):
+        staging = mutate(staging, provider["urn"], lambda r: r["inputs"].update(
+            defaultTags=r["inputs"]["defaultTags"].replace("production", "staging")))
+    return staging
+
+
+def trail_bucket(prod):
+    return one(prod, BUCKET, "golive-cloudtrail-bucket")
+
+
+def test_a_trail_bucket_without_object_lock_fails(prod):
+    bucket = trail_bucket(prod)
+    broken = change(drop(prod, lambda r: r["type"] == OBJECT_LOCK and bucket["urn"] in r["propertyDependencies"].get("bucket", [])),
+                    bucket, lambda p: p.pop("objectLockEnabled"))
+    (finding,) = findings(broken, "security-cloudtrail-write-once")
+    assert finding.urn == bucket["urn"] and "without S3 Object Lock" in finding.message
+
+
+def test_a_trail_bucket_without_a_default_retention_fails(prod):
+    bucket = trail_bucket(prod)
+    broken = drop(prod, lambda r: r["type"] == OBJECT_LOCK and bucket["urn"] in r["propertyDependencies"].get("bucket", []))
+    (finding,) = findings(broken, "security-cloudtrail-write-once")
+    assert finding.urn == bucket["urn"] and "no Object Lock default retention" in finding.message
+
+
+def test_a_trail_bucket_may_go_without_object_lock_outside_production(prod):
+    bucket = trail_bucket(prod)
+    broken = drop(staging_of(prod), lambda r: r["type"] == OBJECT_LOCK and bucket["urn"] in r["propertyDependencies"].get("bucket", []))
+    assert findings(broken, "security-cloudtrail-write-once") == []
+
+
+def test_a_private_cluster_without_the_admin_vpn_fails(prod):
+    broken = drop(prod, lambda r: r["type"] in (ENDPOINT, ASSOCIATION))
+    (finding,) = findings(broken, "security-admin-vpn")
+    assert finding.urn == one(prod, CLUSTER)["urn"] and "no admin Client VPN endpoint" in finding.message
+
+
+def test_a_vpn_endpoint_associated_with_nothing_does_not_count(prod):
+    (finding,) = findings(drop(prod, lambda r: r["type"] == ASSOCIATION), "security-admin-vpn")
+    assert finding.urn == one(prod, CLUSTER)["urn"]
+
+
+def test_the_admin_vpn_is_not_required_outside_production_or_for_a_public_endpoint(prod):
+    assert findings(drop(staging_of(prod), lambda r: r["type"] in (ENDPOINT, ASSOCIATION)), "security-admin-vpn") == []
+    cluster = one(prod, CLUSTER)
+    public = change(drop(prod, lambda r: r["type"] in (ENDPOINT, ASSOCIATION)), cluster,
+                    lambda p: p["vpcConfig"].update(endpointPublicAccess=True, publicAccessCidrs=["203.0.113.0/24"]))
+    assert findings(public, "security-admin-vpn") == []

@@ -1,0 +1,240 @@
+"""Typed, validated stack configuration; ``components.config.loader`` is the only place that reads ``golive:*`` keys.
+
+Every key of the stack's config is read once, by the loader, into frozen dataclasses
+with documented, production-grade defaults. Components receive these objects and never
+read ``pulumi.Config`` themselves.
+
+Validation runs before any resource is declared and collects *every* problem into
+one :class:`ConfigError` (key, value given, rule), so a user fixes a stack in one
+round trip. Under ``pulumi preview`` the error is raised as ``pulumi.RunError``,
+which the CLI prints without a Python traceback; the offline engine prints it and
+exits 2.
+
+Sections are plain dataclasses: the generic parser (``parser``) derives accepted keys
+(the camelCase form of each field name), types and defaults from the field
+annotations, so adding a setting means adding one documented field. Each section
+may define ``validate(self, ctx, problems)`` for rules that span fields or
+sections. Each area's settings live in the module named after the component they
+configure (``network``, ``services``, ``cluster``, ``database``, ``cache``, ``edge``,
+``security``, ``monitoring``, ``backup``, ``delivery``, ``restore_testing``,
+``game_days``; ``alerting`` holds the alert tiers, ``account`` the phase and the
+account singletons); ``stack`` assembles them, ``regions`` is the region table,
+``reference`` renders docs/config.md. Everything is re-exported here.
+"""
+
+from .account import PHASES, SERVICE_LINKED_ROLES, SingletonConfig, SingletonsConfig
+from .alerting import (
+    PAGING_PRIORITIES,
+    SLO_WINDOW,
+    AlertSeverity,
+    AlertTier,
+    AvailabilityAtRiskTier,
+    CircuitBreakerTier,
+    CpuCriticalTier,
+    CpuWarningTier,
+    DatabasePoolTier,
+    ErrorBudgetLowTier,
+    ErrorRateCriticalTier,
+    ErrorRateWarningTier,
+    FailedLoginTier,
+    LatencyCriticalTier,
+    LatencyWarningTier,
+    MemoryCriticalTier,
+    MemoryWarningTier,
+    MetricsAbsentTier,
+    Priority,
+    ProbeFailedTier,
+    QueueDepthTier,
+    ServiceAlertingConfig,
+    ServiceDownTier,
+    ServiceMetricsConfig,
+    TradeExecutionTier,
+)
+from .backup import BackupConfig, DrConfig, backup_start_windows
+from .cache import CacheConfig
+from .cluster import EKS_SUPPORTED_VERSIONS, AddonVersions, ChartVersions, ClusterConfig
+from .database import MAX_ROTATION_DAYS, DatabaseConfig, window_intervals, window_minutes, windows_overlap
+from .delivery import (
+    DEFAULT_CANARY_STEPS,
+    TRAFFIC_ROUTER_ASSET,
+    TRAFFIC_ROUTER_RELEASES,
+    TRAFFIC_ROUTER_SHA256,
+    TRAFFIC_ROUTER_VERSION,
+    CanaryStep,
+    DeliveryConfig,
+    TrafficRouterPluginConfig,
+    delivery_seconds,
+)
+from .edge import (
+    ALLOWED_TLS_POLICIES,
+    HSTS_MIN_MAX_AGE,
+    WAF_ALB_BODY_INSPECTION_BYTES,
+    WAF_MAX_RATE_LIMIT,
+    EdgeConfig,
+    WafConfig,
+    waf_min_rate_limit,
+)
+from .game_days import GameDaysConfig
+from .loader import SECRET_KEYS, load, parse, raw_from_pulumi
+from .monitoring import (
+    AlertingConfig,
+    DatabaseDownTier,
+    ExporterAbsentTier,
+    FluentBitOutputTier,
+    FluentBitStalledTier,
+    LogsConfig,
+    MonitoringChartsConfig,
+    MonitoringConfig,
+    OpenSearchRedTier,
+    OpenSearchStorageTier,
+    OpenSearchWritesBlockedTier,
+    OpenSearchYellowTier,
+    PlatformAlertsConfig,
+    ProbeAbsentTier,
+    RedisDownTier,
+    SearchSetupConfig,
+    TargetDownTier,
+    TracingConfig,
+    size_bytes,
+)
+from .network import NetworkConfig
+from .parser import (
+    CROSS_CHECKS,
+    HIDDEN,
+    LOG_RETENTION_DAYS,
+    MAX_WIRE_INT,
+    NAMESPACE,
+    PRODUCTION_LOG_RETENTION_DAYS,
+    ConfigError,
+    Problem,
+    camel,
+    cross_check,
+    difflib_closest,
+    doc,
+    duration_seconds,
+    parse_cidr,
+)
+from .reference import reference, render_reference
+from .regions import AWS_REGIONS, check_region, partition_of
+from .restore_testing import RESTORE_TESTED_TYPES, RestoreMeasurement, RestoreTestingConfig
+from .security import AwsConfigConfig, SecurityConfig, VpnConfig
+from .services import RESERVED_NAMESPACES, ServiceConfig, ServiceTracingConfig, SloConfig
+from .stack import AwsAccount, Secrets, StackConfig
+
+__all__ = [
+    "ALLOWED_TLS_POLICIES",
+    "AWS_REGIONS",
+    "AddonVersions",
+    "AlertSeverity",
+    "AlertTier",
+    "AlertingConfig",
+    "AvailabilityAtRiskTier",
+    "AwsAccount",
+    "AwsConfigConfig",
+    "BackupConfig",
+    "CROSS_CHECKS",
+    "CacheConfig",
+    "CanaryStep",
+    "ChartVersions",
+    "CircuitBreakerTier",
+    "ClusterConfig",
+    "ConfigError",
+    "CpuCriticalTier",
+    "CpuWarningTier",
+    "DEFAULT_CANARY_STEPS",
+    "DatabaseConfig",
+    "DatabaseDownTier",
+    "DatabasePoolTier",
+    "DeliveryConfig",
+    "DrConfig",
+    "EKS_SUPPORTED_VERSIONS",
+    "EdgeConfig",
+    "ErrorBudgetLowTier",
+    "ErrorRateCriticalTier",
+    "ErrorRateWarningTier",
+    "ExporterAbsentTier",
+    "FailedLoginTier",
+    "FluentBitOutputTier",
+    "FluentBitStalledTier",
+    "GameDaysConfig",
+    "HIDDEN",
+    "HSTS_MIN_MAX_AGE",
+    "LOG_RETENTION_DAYS",
+    "LatencyCriticalTier",
+    "LatencyWarningTier",
+    "LogsConfig",
+    "MAX_ROTATION_DAYS",
+    "MAX_WIRE_INT",
+    "MemoryCriticalTier",
+    "MemoryWarningTier",
+    "MetricsAbsentTier",
+    "MonitoringChartsConfig",
+    "MonitoringConfig",
+    "NAMESPACE",
+    "NetworkConfig",
+    "OpenSearchRedTier",
+    "OpenSearchStorageTier",
+    "OpenSearchWritesBlockedTier",
+    "OpenSearchYellowTier",
+    "PAGING_PRIORITIES",
+    "PHASES",
+    "PRODUCTION_LOG_RETENTION_DAYS",
+    "PlatformAlertsConfig",
+    "Priority",
+    "ProbeAbsentTier",
+    "ProbeFailedTier",
+    "Problem",
+    "QueueDepthTier",
+    "RESERVED_NAMESPACES",
+    "RESTORE_TESTED_TYPES",
+    "RedisDownTier",
+    "RestoreMeasurement",
+    "RestoreTestingConfig",
+    "SECRET_KEYS",
+    "SERVICE_LINKED_ROLES",
+    "SLO_WINDOW",
+    "SearchSetupConfig",
+    "Secrets",
+    "SecurityConfig",
+    "ServiceAlertingConfig",
+    "ServiceConfig",
+    "ServiceDownTier",
+    "ServiceMetricsConfig",
+    "ServiceTracingConfig",
+    "SingletonConfig",
+    "SingletonsConfig",
+    "SloConfig",
+    "StackConfig",
+    "TRAFFIC_ROUTER_ASSET",
+    "TRAFFIC_ROUTER_RELEASES",
+    "TRAFFIC_ROUTER_SHA256",
+    "TRAFFIC_ROUTER_VERSION",
+    "TargetDownTier",
+    "TracingConfig",
+    "TradeExecutionTier",
+    "TrafficRouterPluginConfig",
+    "VpnConfig",
+    "WAF_ALB_BODY_INSPECTION_BYTES",
+    "WAF_MAX_RATE_LIMIT",
+    "WafConfig",
+    "backup_start_windows",
+    "camel",
+    "check_region",
+    "cross_check",
+    "delivery_seconds",
+    "difflib_closest",
+    "doc",
+    "duration_seconds",
+    "load",
+    "parse",
+    "parse_cidr",
+    "partition_of",
+    "raw_from_pulumi",
+    "reference",
+    "render_reference",
+    "size_bytes",
+    "waf_min_rate_limit",
+    "window_intervals",
+    "window_minutes",
+    "windows_overlap",
+]
