@@ -55,6 +55,7 @@ from components.config import (
     delivery_seconds,
 )
 from components.edge import CANARY_RULE_TAG
+from components.helm import chart_release
 from components.irsa import service_account_role
 from components.monitoring import rules
 from components.monitoring.component import STACK_RELEASE
@@ -440,17 +441,14 @@ class Delivery(pulumi.ComponentResource):
             account=args.account,
             opts=child,
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = chart_release(
             f"{name}-argo-rollouts",
-            name=RELEASE_NAME,
+            release=RELEASE_NAME,
             chart="argo-rollouts",
             version=cfg.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            repo=CHART_REPO,
             namespace=ns,
             atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
-            timeout=600,
             values=chart_values(cfg, self.role.arn),
             opts=in_ns,
         )

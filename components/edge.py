@@ -39,6 +39,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.config import AwsAccount, EdgeConfig, ServiceConfig
+from components.helm import chart_release
 from components.irsa import service_account_role
 from components.log_bucket import LogBucket, LogBucketArgs, server_access_log_writer
 from components.waf import Waf, WafArgs
@@ -565,17 +566,14 @@ class Edge(pulumi.ComponentResource):
             account=account,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.controller = k8s.helm.v3.Release(
+        self.controller = chart_release(
             f"{name}-lb-controller",
-            name="aws-load-balancer-controller",
+            release="aws-load-balancer-controller",
             chart="aws-load-balancer-controller",
             version=cfg.controller_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CONTROLLER_CHART_REPO),
+            repo=CONTROLLER_CHART_REPO,
             namespace=CONTROLLER_NAMESPACE,
             atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
-            timeout=600,
             values={
                 "clusterName": args.cluster_name,
                 "region": account.region,

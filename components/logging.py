@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.config import AwsAccount, LogsConfig
+from components.helm import chart_release
 from components.irsa import service_account_role
 from components.kms import EncryptionKey, EncryptionKeyArgs
 from components.secret_rotation import SecretRotation, SecretRotationArgs
@@ -224,16 +224,13 @@ class Logging(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.fluent_bit = k8s.helm.v3.Release(
+        self.fluent_bit = chart_release(
             f"{name}-fluent-bit",
-            name="fluent-bit",
+            release="fluent-bit",
             chart="fluent-bit",
             version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=FLUENT_CHARTS),
+            repo=FLUENT_CHARTS,
             namespace=args.namespace,
-            max_history=10,
-            timeout=600,
-            cleanup_on_fail=True,
             values=fluent_bit_values(self.domain.endpoint, self.fluent_bit_role.arn, account.region, args.prometheus_release_name),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[*([args.namespace_dependency] if args.namespace_dependency else []), *args.after] or None

@@ -30,6 +30,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config import AwsAccount, ServiceConfig, TracingConfig
+from components.helm import chart_release
 from components.irsa import service_account_role
 from components.monitoring.rules import default_priority, runbook_url
 
@@ -103,19 +104,8 @@ class Tracing(pulumi.ComponentResource):
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.monitoring])
 
         def release(role: str, chart: str, version: str, repo: str, values: Mapping) -> k8s.helm.v3.Release:
-            return k8s.helm.v3.Release(
-                f"{name}-{role}",
-                name=role,
-                chart=chart,
-                version=version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
-                namespace=ns,
-                max_history=10,
-                timeout=600,
-                cleanup_on_fail=True,
-                values=values,
-                opts=after_crds,
-            )
+            return chart_release(f"{name}-{role}", release=role, chart=chart, version=version, repo=repo, namespace=ns,
+                                 values=values, opts=after_crds)
 
         self.jaeger = release(JAEGER, "jaeger", args.jaeger_chart_version, JAEGER_CHARTS,
                               jaeger_values(cfg, args.opensearch_endpoint, self.jaeger_role.arn, args.account.region))

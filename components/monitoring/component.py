@@ -26,6 +26,7 @@ import pulumi_random as random
 import yaml
 
 from components.config import AwsAccount, MonitoringConfig, ServiceConfig
+from components.helm import chart_release
 from components.irsa import service_account_role
 from components.monitoring import alertmanager, dashboards, rules
 
@@ -122,16 +123,14 @@ class Monitoring(pulumi.ComponentResource):
         self.alertmanager_config = alertmanager.alertmanager_config(cfg.alerting, "alertmanager-receivers")
 
         # --- kube-prometheus-stack
-        self.release = k8s.helm.v3.Release(
+        self.release = chart_release(
             f"{name}-kube-prometheus-stack",
-            name=STACK_RELEASE,
+            release=STACK_RELEASE,
             chart="kube-prometheus-stack",
             version=cfg.charts.kube_prometheus_stack,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
+            repo=PROMETHEUS_COMMUNITY,
             namespace=ns,
-            max_history=10,
             timeout=900,
-            cleanup_on_fail=True,
             values=stack_values(
                 cfg,
                 cluster_name=args.cluster_name,
@@ -204,19 +203,8 @@ class Monitoring(pulumi.ComponentResource):
 
         # --- exporters
         def release(role: str, chart: str, version: str, values: pulumi.Input[dict]) -> k8s.helm.v3.Release:
-            return k8s.helm.v3.Release(
-                f"{name}-{role}",
-                name=role,
-                chart=chart,
-                version=version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
-                namespace=ns,
-                max_history=10,
-                timeout=600,
-                cleanup_on_fail=True,
-                values=values,
-                opts=crds,
-            )
+            return chart_release(f"{name}-{role}", release=role, chart=chart, version=version, repo=PROMETHEUS_COMMUNITY,
+                                 namespace=ns, values=values, opts=crds)
 
         self.postgres_password = random.RandomPassword(f"{name}-postgres-exporter", length=32, special=False, opts=child)
         self.postgres_secret = k8s.core.v1.Secret(
