@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .parser import LOG_RETENTION_DAYS, PRODUCTION_LOG_RETENTION_DAYS, Problem, _Ctx, camel, doc, parse_cidr
+from .parser import EXACT_VERSION, LOG_RETENTION_DAYS, PRODUCTION_LOG_RETENTION_DAYS, Problem, _Ctx, camel, doc, parse_cidr
 
 # Kubernetes minors EKS supports in standard support (policy `cluster-eks-supported-version` has its own list).
 EKS_SUPPORTED_VERSIONS = ("1.32", "1.33", "1.34")
@@ -40,7 +40,7 @@ class ChartVersions:
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if not re.fullmatch(r"\d+\.\d+\.\d+", value):
+            if not EXACT_VERSION.fullmatch(value):
                 problems.append(Problem(f"{key}.{camel(f.name)}", value, "must be an exact chart version such as 1.2.3 (no ranges)"))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .edge import _host_in_domain
-from .parser import _MISSING, NAMESPACE, Problem, _Ctx, cross_check, doc
+from .parser import _MISSING, EXACT_VERSION, NAMESPACE, Problem, _Ctx, cross_check, doc
 from .services import _DNS_LABEL, _HOST_NAME
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class DeliveryConfig:
 
         if not _DNS_LABEL.fullmatch(self.namespace):
             add("namespace", self.namespace, "must be a DNS label")
-        if not re.fullmatch(r"\d+\.\d+\.\d+", self.chart_version):
+        if not EXACT_VERSION.fullmatch(self.chart_version):
             add("chartVersion", self.chart_version, "must pin an exact chart version such as 2.40.9 (no ranges)")
         interval = delivery_seconds(self.analysis_interval)
         if interval is None or interval < 60:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .parser import NAMESPACE, PRODUCTION_LOG_RETENTION_DAYS, Problem, _check_retention, _Ctx, cross_check, doc, parse_cidr
+from .parser import EXACT_VERSION, NAMESPACE, PRODUCTION_LOG_RETENTION_DAYS, Problem, _check_retention, _Ctx, cross_check, doc, parse_cidr
 
 if TYPE_CHECKING:
     from .services import ServiceConfig
@@ -39,7 +39,6 @@ HSTS_MIN_MAX_AGE = 31_536_000  # one year: what HSTS preload lists and scanners 
 
 _DNS_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
-_HELM_VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
 def waf_min_rate_limit(region: str) -> int:
@@ -152,7 +151,7 @@ class EdgeConfig:
             problems.append(Problem(f"{key}.accessLogExpiryDays", self.access_log_expiry_days, "must be at least 1"))
         elif ctx.production and self.access_log_expiry_days < 90:
             problems.append(Problem(f"{key}.accessLogExpiryDays", self.access_log_expiry_days, "production keeps access logs at least 90 days"))
-        if not _HELM_VERSION.fullmatch(self.controller_chart_version):
+        if not EXACT_VERSION.fullmatch(self.controller_chart_version):
             problems.append(Problem(f"{key}.controllerChartVersion", self.controller_chart_version, "must be an exact chart version such as 1.17.1"))
 
     def public_hosts(self, services: Sequence[ServiceConfig]) -> tuple[str, ...]:

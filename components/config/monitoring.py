@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING
 
 from .alerting import SLO_WINDOW, CpuCriticalTier, CpuWarningTier, MemoryCriticalTier, MemoryWarningTier, _tier, _two_tiers
 from .database import _check_rotation_days
-from .parser import LOG_RETENTION_DAYS, NAMESPACE, PRODUCTION_LOG_RETENTION_DAYS, Problem, _Ctx, camel, cross_check, doc, duration_seconds
+from .parser import (
+    EXACT_VERSION,
+    LOG_RETENTION_DAYS,
+    NAMESPACE,
+    PRODUCTION_LOG_RETENTION_DAYS,
+    Problem,
+    _Ctx,
+    camel,
+    cross_check,
+    doc,
+    duration_seconds,
+)
 from .services import _DNS_LABEL, RESERVED_NAMESPACES
 
 if TYPE_CHECKING:
@@ -20,7 +31,6 @@ _MON_SIZE = re.compile(r"(\d+)(B|KB|MB|GB|TB|PB)")
 _MON_QUANTITY = re.compile(r"(\d+)(Gi|Ti)")
 _MON_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,63}")
 _MON_SMARTHOST = re.compile(r"[a-z0-9.-]+\.[a-z]{2,63}:\d{1,5}")
-_MON_CHART_VERSION = re.compile(r"\d+\.\d+\.\d+")
 _MON_SIZE_BYTES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4, "PB": 1024**5}
 
 def size_bytes(value: str) -> int | None:
@@ -51,7 +61,7 @@ class MonitoringChartsConfig:
     def validate(self, key: str, ctx: _Ctx, problems: list[Problem]) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if not _MON_CHART_VERSION.fullmatch(value):
+            if not EXACT_VERSION.fullmatch(value):
                 problems.append(Problem(f"{key}.{camel(f.name)}", value, "must pin an exact chart version (x.y.z), never a range"))
 
 

@@ -348,6 +348,8 @@ def _check_retention(key: str, value: int, minimum: int, ctx: _Ctx, problems: li
         problems.append(Problem(key, value, f"production keeps these logs at least {minimum} days"))
 
 
+# An exact chart (or image) version, x.y.z: what every pinned Helm chart must name, never a range.
+EXACT_VERSION = re.compile(r"\d+\.\d+\.\d+")
 _MON_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _MON_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
